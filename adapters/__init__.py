@@ -1,0 +1,1 @@
+"""Adapters: PostgreSQL, local files, codecs, archive streaming, object stores, system."""

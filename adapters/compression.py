@@ -1,0 +1,137 @@
+"""Codec registry: each codec turns a byte sink into a single-stream compressing writer."""
+
+from __future__ import annotations
+
+import bz2
+import os
+from collections.abc import Callable
+from typing import Protocol
+
+from domain.errors import InvalidInput
+
+
+class ByteSink(Protocol):
+    def write(self, data: bytes | bytearray | memoryview) -> int | None: ...
+
+
+class StreamWriter(Protocol):
+    def write(self, data: bytes | bytearray | memoryview) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+def _threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class _Plain:
+    def __init__(self, raw: ByteSink) -> None:
+        self._raw = raw
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._raw.write(data)
+        return len(data)
+
+    def close(self) -> None:
+        pass
+
+
+class _ChunkCodec:
+    """Adapts a compressor object with compress(data) / flush() to a writer."""
+
+    def __init__(self, raw: ByteSink, compress: Callable[[bytes], bytes], flush: Callable[[], bytes]) -> None:
+        self._raw, self._compress, self._flush = raw, compress, flush
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        out = self._compress(bytes(data))
+        if out:
+            self._raw.write(out)
+        return len(data)
+
+    def close(self) -> None:
+        out = self._flush()
+        if out:
+            self._raw.write(out)
+
+
+class _NoClose:
+    """Hides close() so a library writer does not close our byte sink behind our back."""
+
+    def __init__(self, raw: ByteSink) -> None:
+        self._raw = raw
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._raw.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+
+def _gzip(raw: ByteSink) -> StreamWriter:
+    # ISA-L's threaded writer: one gzip member, deflate blocks compressed on every core.
+    from isal import igzip_threaded
+
+    return igzip_threaded.open(  # type: ignore[return-value]
+        _NoClose(raw), "wb", compresslevel=GZIP_LEVEL, threads=_threads()
+    )
+
+
+def _bzip2(raw: ByteSink) -> StreamWriter:
+    c = bz2.BZ2Compressor(9)
+    return _ChunkCodec(raw, c.compress, c.flush)
+
+
+def _snappy(raw: ByteSink) -> StreamWriter:
+    try:
+        import snappy
+    except ImportError as exc:  # pragma: no cover - declared dependency
+        raise InvalidInput("Missing required python module: python-snappy") from exc
+    c = snappy.StreamCompressor()
+    return _ChunkCodec(raw, c.add_chunk, lambda: b"")
+
+
+def _lz4(raw: ByteSink) -> StreamWriter:
+    import lz4.frame
+
+    c = lz4.frame.LZ4FrameCompressor(
+        block_size=lz4.frame.BLOCKSIZE_MAX64KB, block_linked=True, content_checksum=False
+    )
+    header = c.begin()
+    raw.write(header)
+    return _ChunkCodec(raw, c.compress, c.flush)
+
+
+def _zstd(raw: ByteSink) -> StreamWriter:
+    import zstandard
+
+    c = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=-1)
+    return c.stream_writer(_NoClose(raw), closefd=False)  # type: ignore[arg-type,return-value]
+
+
+GZIP_LEVEL = 1
+ZSTD_LEVEL = 3
+
+CODECS: dict[str | None, Callable[[ByteSink], StreamWriter]] = {
+    None: _Plain,
+    "gz": _gzip,
+    "bz2": _bzip2,
+    "snappy": _snappy,
+    "lz4": _lz4,
+    "zst": _zstd,
+}
+
+
+def open_writer(compression: str | None, raw: ByteSink) -> StreamWriter:
+    try:
+        factory = CODECS[compression]
+    except KeyError:
+        raise InvalidInput(f"Unsupported compression: {compression}") from None
+    return factory(raw)

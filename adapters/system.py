@@ -1,0 +1,91 @@
+"""System adapters: the clock, structlog logging and the terminal progress display."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import datetime
+from typing import Any, TextIO
+
+import structlog
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now().astimezone()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+def make_logger(level: int, stream: TextIO | None = None, json: bool | None = None) -> Any:
+    """A structlog logger: console rendering on a terminal, JSON lines otherwise.
+
+    `level` is a logging level number; above CRITICAL nothing is printed (-qqq).
+    """
+    stream = stream or sys.stderr
+    if json is None:
+        json = not stream.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False, pad_event=30)
+    )
+    processors: list[Any] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=False),
+        renderer,
+    ]
+    effective = level if level <= logging.CRITICAL else logging.CRITICAL + 10
+    return structlog.wrap_logger(
+        structlog.PrintLogger(file=stream),
+        wrapper_class=structlog.make_filtering_bound_logger(effective),
+        processors=processors,
+        cache_logger_on_first_use=False,
+    )
+
+
+class NullProgress:
+    def advance(self, nbytes: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+class TerminalProgress:
+    """A one-line, self-overwriting progress display on a terminal (bytes read, rate)."""
+
+    def __init__(self, stream: TextIO, total: int | None = None, interval: float = 0.5) -> None:
+        self._stream = stream
+        self._total = total
+        self._interval = interval
+        self._done = 0
+        self._started = time.monotonic()
+        self._last = 0.0
+        self._shown = False
+
+    def advance(self, nbytes: int) -> None:
+        self._done += nbytes
+        now = time.monotonic()
+        if now - self._last >= self._interval:
+            self._last = now
+            self._show(now)
+
+    def _show(self, now: float) -> None:
+        elapsed = max(now - self._started, 1e-6)
+        mib = self._done / 1048576
+        line = f"\r{mib:,.1f} MiB read, {mib / elapsed:,.1f} MiB/s"
+        if self._total:
+            line += f" ({min(100.0, 100.0 * self._done / self._total):.0f}% of cluster size)"
+        self._stream.write(line + "\033[K")
+        self._stream.flush()
+        self._shown = True
+
+    def finish(self) -> None:
+        if self._shown:
+            self._show(time.monotonic())
+            self._stream.write("\n")
+            self._stream.flush()
+            self._shown = False

@@ -1,0 +1,130 @@
+"""Parts of one archive object: buffered to the part size, uploaded by a bounded thread pool."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from typing import Any
+
+from domain.errors import BackupError, StorageError
+from domain.ports import MultipartUpload, ObjectStore
+
+
+class UploadPool:
+    """At most `jobs` parts are being uploaded at once; submitting blocks when all are busy.
+
+    Memory is therefore bounded by (jobs + open archives) x part size, whatever the data size.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="upload")
+        self._slots = threading.BoundedSemaphore(jobs)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        self._slots.acquire()
+        try:
+            future = self._pool.submit(fn, *args)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(lambda _f: self._slots.release())
+        return future
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Throttle:
+    """--max-bandwidth: before each part, wait until the previous part's share of time passed."""
+
+    def __init__(self, bytes_per_second: int | None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._rate = bytes_per_second
+        self._sleep = sleep
+        self._last: tuple[float, int] | None = None
+
+    def before_part(self, size: int) -> None:
+        if not self._rate:
+            return
+        now = time.monotonic()
+        if self._last is not None:
+            since, prev = self._last
+            wait = prev / self._rate - (now - since)
+            if wait > 0:
+                self._sleep(wait)
+                now = time.monotonic()
+        self._last = (now, size)
+
+
+class PartUploader:
+    """The byte sink behind a codec: cuts its output into parts and uploads them in parallel."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        key: str,
+        part_size: int,
+        pool: UploadPool,
+        throttle: Throttle,
+    ) -> None:
+        self.key = key
+        self.total = 0
+        self._store = store
+        self._part_size = part_size
+        self._pool = pool
+        self._throttle = throttle
+        self._buffer = bytearray()
+        self._number = 0
+        self._upload: MultipartUpload | None = None
+        self._futures: list[Future[Any]] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._buffer += data
+        self.total += len(data)
+        if len(self._buffer) >= self._part_size:
+            self._send_part()
+        return len(data)
+
+    def _send_part(self) -> None:
+        self._raise_failed()
+        if self._upload is None:
+            self._upload = self._store.start_multipart(self.key)
+        data, self._buffer = bytes(self._buffer), bytearray()
+        self._number += 1
+        self._throttle.before_part(len(data))
+        self._futures.append(self._pool.submit(self._upload.upload_part, self._number, data))
+
+    def _raise_failed(self) -> None:
+        for future in self._futures:
+            if future.done() and future.exception() is not None:
+                self._fail(future.exception())
+        self._futures = [f for f in self._futures if not f.done()]
+
+    def _fail(self, exc: BaseException | None) -> None:
+        if isinstance(exc, BackupError):
+            raise exc
+        raise StorageError(f"Upload of {self.key} failed: {exc}") from exc
+
+    def finish(self) -> None:
+        """Upload what is left and complete the object; small archives go as one PUT."""
+        if self._upload is None:
+            self._store.put(self.key, bytes(self._buffer))
+            self._buffer = bytearray()
+            return
+        if self._buffer:
+            self._send_part()
+        wait_futures(self._futures)
+        self._raise_failed()
+        self._upload.complete()
+
+    def abort(self) -> None:
+        for future in self._futures:
+            future.cancel()
+        wait_futures(self._futures)
+        self._futures = []
+        self._buffer = bytearray()
+        if self._upload is not None:
+            self._upload.abort()

@@ -1,0 +1,150 @@
+"""Frozen value objects of a backup: LSNs, ids, tablespaces, files, start and stop results."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+BACKUP_ID_RE = re.compile(r"^\d{8}T\d{6}$")
+
+
+@dataclass(frozen=True, order=True)
+class Lsn:
+    """A PostgreSQL WAL location."""
+
+    value: int
+
+    @classmethod
+    def parse(cls, text: str) -> Lsn:
+        hi, sep, lo = text.strip().partition("/")
+        if not sep:
+            raise ValueError(f"not an LSN: {text!r}")
+        return cls((int(hi, 16) << 32) | int(lo, 16))
+
+    def __str__(self) -> str:
+        return f"{self.value >> 32:X}/{self.value & 0xFFFFFFFF:X}"
+
+    def wal_name(self, timeline: int, segment_size: int) -> str:
+        """Name of the segment holding this LSN, computed client-side as barman does."""
+        segno = (self.value & 0xFFFFFFFF) // segment_size
+        return f"{timeline:08X}{self.value >> 32:08X}{segno:08X}"
+
+    def offset(self, segment_size: int) -> int:
+        return self.value % segment_size
+
+
+@dataclass(frozen=True)
+class BackupId:
+    """A backup id: the client's local time as YYYYMMDDTHHMMSS."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not BACKUP_ID_RE.match(self.value):
+            raise ValueError(f"not a backup id: {self.value!r}")
+
+    @classmethod
+    def from_time(cls, when: datetime) -> BackupId:
+        return cls(when.strftime("%Y%m%dT%H%M%S"))
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Tablespace:
+    name: str
+    oid: int
+    location: str
+
+
+class FileKind(enum.Enum):
+    FILE = "file"
+    DIRECTORY = "dir"
+    SYMLINK = "symlink"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One member of an archive: where it is on disk and how it is named in the tar."""
+
+    path: str
+    name: str
+    kind: FileKind
+    size: int = 0
+    mode: int = 0o600
+    uid: int = 0
+    gid: int = 0
+    uname: str = ""
+    gname: str = ""
+    mtime: float = 0.0
+    linkname: str = ""
+
+
+@dataclass(frozen=True)
+class MemoryFile:
+    """A member whose content is held in memory (the backup_label)."""
+
+    name: str
+    data: bytes
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+    mtime: float = 0.0
+
+
+Member = FileEntry | MemoryFile
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What is read from PostgreSQL before the backup starts."""
+
+    version: int
+    major: str
+    systemid: str | None
+    pgdata: str
+    xlog_segment_size: int
+    config_file: str | None = None
+    hba_file: str | None = None
+    ident_file: str | None = None
+    included_files: tuple[str, ...] | None = None
+    tablespaces: tuple[Tablespace, ...] = ()
+    data_checksums: str | None = None
+    summarize_wal: str | None = None
+    cluster_size: int | None = None
+
+
+@dataclass(frozen=True)
+class BackupStart:
+    lsn: Lsn
+    time: datetime
+    timeline: int
+
+
+@dataclass(frozen=True)
+class BackupStop:
+    lsn: Lsn
+    time: datetime
+    timeline: int
+    label: str
+    tablespace_map: str | None = None
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    """An archive object that was written and completed."""
+
+    key: str
+    size: int
+    members: int = 0
+
+
+@dataclass(frozen=True)
+class CopyStats:
+    total_time: float
+    workers: int
+    copy_time_per_item: dict[str, float] = field(default_factory=dict)
+    serialized_copy_time_per_item: dict[str, float] = field(default_factory=dict)

@@ -1,0 +1,149 @@
+"""Every port of the domain, as typing.Protocol; adapters conform without inheriting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+from domain.model import (
+    ArchiveResult,
+    BackupStart,
+    BackupStop,
+    FileEntry,
+    Member,
+    ServerInfo,
+)
+from domain.plan import ArchiveSpec
+from domain.splitting import ChunkPolicy
+
+
+class PostgresServer(Protocol):
+    """The PostgreSQL server being backed up, over one session."""
+
+    def server_info(self) -> ServerInfo: ...
+
+    def check_backup_privileges(self) -> None:
+        """Raise PrivilegeError naming what is missing; nothing has started yet."""
+
+    def start_backup(self, label: str, fast: bool) -> BackupStart: ...
+
+    def keepalive(self) -> None:
+        """A cheap round trip that keeps the session alive; raise PostgresConnectionError if lost."""
+
+    def stop_backup(self) -> BackupStop: ...
+
+    def create_restore_point(self, name: str) -> None:
+        """After the stop: switch WAL and create the restore point (primary only, best effort)."""
+
+    def abort_backup(self) -> None:
+        """End a started backup on the server without waiting for WAL archiving."""
+
+    def close(self) -> None: ...
+
+
+class FileTree(Protocol):
+    """The local files of PGDATA and the tablespaces."""
+
+    def walk(self, spec: ArchiveSpec) -> Iterator[FileEntry]:
+        """Entries under spec.root in tar order, pruning what spec.excluded() rejects."""
+
+    def entry(self, path: str, name: str) -> FileEntry | None:
+        """One file by absolute path, to be stored as `name`; None if it does not exist."""
+
+
+class ArchiveWriter(Protocol):
+    """One tar archive being streamed: tar -> codec -> multipart upload."""
+
+    key: str
+
+    @property
+    def written(self) -> int:
+        """Compressed bytes produced so far (what -S is compared with)."""
+
+    @property
+    def members(self) -> int: ...
+
+    def add(self, member: Member) -> None: ...
+
+    def close(self) -> ArchiveResult:
+        """Finish the tar and the codec, complete the upload; the object is then visible."""
+
+    def abort(self) -> None:
+        """Drop the archive: abort its upload so nothing of it stays in the store."""
+
+
+class ArchiveSink(Protocol):
+    def open(self, key: str) -> ArchiveWriter: ...
+
+    def close(self) -> None:
+        """Release workers; abort whatever is still open."""
+
+
+class MultipartUpload(Protocol):
+    key: str
+
+    def upload_part(self, number: int, data: bytes | memoryview) -> None:
+        """Upload part `number` (1-based); thread-safe, called from worker threads."""
+
+    def complete(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class ObjectStore(Protocol):
+    """A bucket (or container) of an object store, with the destination's credentials."""
+
+    @property
+    def description(self) -> str:
+        """Where this store points, for messages (e.g. `s3://bucket`)."""
+
+    @property
+    def chunk_policy(self) -> ChunkPolicy: ...
+
+    def check(self) -> None:
+        """Raise CloudConnectionError if unreachable, BucketNotFound if the bucket is missing."""
+
+    def bucket_exists(self) -> bool: ...
+
+    def create_bucket(self) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def list(self, prefix: str) -> list[str]: ...
+
+    def delete(self, keys: list[str]) -> None: ...
+
+    def start_multipart(self, key: str) -> MultipartUpload: ...
+
+    def open_multiparts(self, prefix: str) -> list[str]:
+        """Keys under prefix with a multipart upload started and not completed or aborted."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Local time, timezone-aware."""
+
+    def monotonic(self) -> float: ...
+
+
+class Log(Protocol):
+    def debug(self, event: str, **fields: Any) -> Any: ...
+
+    def info(self, event: str, **fields: Any) -> Any: ...
+
+    def warning(self, event: str, **fields: Any) -> Any: ...
+
+    def error(self, event: str, **fields: Any) -> Any: ...
+
+
+class Progress(Protocol):
+    """Progress of the bytes read from the source; a no-op when not on a terminal."""
+
+    def advance(self, nbytes: int) -> None: ...
+
+    def finish(self) -> None: ...

@@ -1,0 +1,57 @@
+"""Archive rolling at --max-archive-size: a member is never split across archives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+# barman caps -S at 1 TiB (with a warning) and the chunk size uses the value before the cap.
+MAX_ARCHIVE_SIZE_CAP = 1 << 40
+
+
+def must_roll(written: int, members: int, limit: int) -> bool:
+    """Before adding a member: close the current archive if it already holds more than `limit`.
+
+    `written` is what the archive has produced so far. An archive with no member is never
+    closed, so a member larger than the limit goes whole into an archive of its own and the
+    archive overshoots the limit by that one member only.
+    """
+    return members > 0 and written > limit
+
+
+def capped(limit: int) -> tuple[int, bool]:
+    """The limit actually applied, and whether it was capped."""
+    if limit >= MAX_ARCHIVE_SIZE_CAP:
+        return MAX_ARCHIVE_SIZE_CAP, True
+    return limit, False
+
+
+def split(sizes: Iterable[int], limit: int) -> list[list[int]]:
+    """Indices of members per archive when each member adds its size to its archive."""
+    archives: list[list[int]] = [[]]
+    written = 0
+    for index, size in enumerate(sizes):
+        if must_roll(written, len(archives[-1]), limit):
+            archives.append([])
+            written = 0
+        archives[-1].append(index)
+        written += size
+    return archives
+
+
+@dataclass(frozen=True)
+class ChunkPolicy:
+    """How an object store wants multipart uploads cut."""
+
+    min_chunk: int
+    max_chunks: int
+
+
+def chunk_size(max_archive_size: int, policy: ChunkPolicy, min_chunk_size: int | None) -> int:
+    """Part size: max(2 * (-S // max_chunks), provider minimum, --min-chunk-size)."""
+    candidates: Sequence[int] = (
+        2 * (max_archive_size // policy.max_chunks),
+        policy.min_chunk,
+        min_chunk_size or 0,
+    )
+    return max(candidates)

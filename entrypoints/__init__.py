@@ -1,0 +1,1 @@
+"""Entry points: the command line, barman hook mode and the dependency container."""

@@ -1,0 +1,141 @@
+"""The dependency-injector container: all wiring of options, adapters and use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, TextIO
+
+from dependency_injector import containers, providers
+
+from adapters.filetree import LocalFileTree
+from adapters.system import NullProgress, SystemClock, TerminalProgress, make_logger
+from adapters.tar_sink import TarArchiveSink
+from domain import services
+from domain.destination import Destination, parse_destination
+from domain.errors import InvalidInput
+from domain.options import BackupOptions
+from domain.splitting import capped, chunk_size
+
+
+def _unsupported(what: str) -> Any:
+    def build(*_args: Any, **_kwargs: Any) -> Any:
+        raise InvalidInput(f"{what} is not available in this release yet")
+
+    return build
+
+
+def _s3_store(options: BackupOptions, destination: Destination, log: Any) -> Any:
+    from adapters.object_stores.s3 import S3ObjectStore
+    from adapters.sse import load_sse_customer_key, check_s3_encryption_options
+
+    check_s3_encryption_options(options)
+    key = load_sse_customer_key(options.sse_customer_key) if options.sse_customer_key else None
+    return S3ObjectStore(
+        bucket=destination.bucket,
+        endpoint_url=options.endpoint_url,
+        profile=options.aws_profile,
+        read_timeout=options.read_timeout,
+        addressing_style=options.addressing_style,
+        encryption=options.encryption,
+        sse_kms_key_id=options.sse_kms_key_id,
+        sse_customer_key=key,
+        tags=options.tags,
+        log=log,
+    )
+
+
+def _postgres(options: BackupOptions, log: Any) -> Iterator[Any]:
+    from adapters.postgres import ConnParams, PsycopgPostgres
+
+    server = PsycopgPostgres(
+        ConnParams(host=options.host, port=options.port, user=options.user, dbname=options.dbname),
+        log,
+    )
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def _max_archive_size(options: BackupOptions, log: Any) -> int:
+    limit, was_capped = capped(options.max_archive_size)
+    if was_capped:
+        log.warning("max-archive-size too big. Capping it to 1.0 TiB")
+    return limit
+
+
+def _progress(stream: TextIO, options: BackupOptions) -> Any:
+    if options.quiet or not stream.isatty():
+        return NullProgress()
+    return TerminalProgress(stream)
+
+
+def _request(options: BackupOptions, destination: Destination, limit: int) -> services.BackupRequest:
+    return services.BackupRequest(
+        server_name=options.server_name,
+        prefix=destination.prefix,
+        compression=options.compression,
+        max_archive_size=limit,
+        jobs=options.jobs,
+        immediate_checkpoint=options.immediate_checkpoint,
+        backup_name=options.backup_name,
+        keepalive_interval=options.keepalive_interval,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    options = providers.Dependency(instance_of=BackupOptions)
+    env = providers.Dependency(instance_of=dict)
+    stderr = providers.Dependency()
+
+    log = providers.Singleton(
+        lambda options, stderr: make_logger(options.log_level, stderr), options, stderr
+    )
+    clock = providers.Singleton(SystemClock)
+    progress = providers.Singleton(_progress, stderr, options)
+    destination = providers.Singleton(
+        lambda o: parse_destination(o.cloud_provider, o.destination_url), options
+    )
+    object_store = providers.Selector(
+        providers.Callable(lambda o: o.cloud_provider, options),
+        **{
+            "aws-s3": providers.Singleton(_s3_store, options, destination, log),
+            "azure-blob-storage": providers.Singleton(_unsupported("azure-blob-storage")),
+            "google-cloud-storage": providers.Singleton(_unsupported("google-cloud-storage")),
+        },
+    )
+    postgres = providers.Resource(_postgres, options, log)
+    files = providers.Singleton(LocalFileTree)
+    max_archive_size = providers.Singleton(_max_archive_size, options, log)
+    part_size = providers.Callable(
+        lambda o, store: chunk_size(o.max_archive_size, store.chunk_policy, o.min_chunk_size),
+        options,
+        object_store,
+    )
+    sink = providers.Singleton(
+        TarArchiveSink,
+        store=object_store,
+        compression=providers.Callable(lambda o: o.compression, options),
+        part_size=part_size,
+        jobs=providers.Callable(lambda o: o.jobs, options),
+        max_bandwidth=providers.Callable(lambda o: o.max_bandwidth, options),
+    )
+    deps = providers.Factory(
+        services.BackupDeps,
+        postgres=postgres,
+        files=files,
+        sink=sink,
+        store=object_store,
+        clock=clock,
+        log=log,
+        progress=progress,
+    )
+    request = providers.Factory(_request, options, destination, max_archive_size)
+    check_connectivity = providers.Callable(services.check_connectivity, object_store)
+    take_backup = providers.Callable(services.take_backup, request, deps)
+    take_snapshot_backup = providers.Callable(_unsupported("snapshot backup (--snapshot-*)"))
+
+
+def make_container(options: BackupOptions, env: Mapping[str, str], stderr: TextIO) -> Container:
+    container = Container(options=options, env=dict(env), stderr=stderr)
+    return container
