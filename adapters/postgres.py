@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -25,6 +26,35 @@ _SECRETS = (
     re.compile(r"((?<!\w)password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s']\S*)", re.IGNORECASE),
     re.compile(r"(://[^:/?#@]*:)([^@]*)(?=@)"),
     re.compile(r"([?&]password=)([^&#]*)", re.IGNORECASE),
+)
+
+_FILES = (
+    "SELECT name, setting FROM pg_settings WHERE name IN ('config_file', 'hba_file', 'ident_file')"
+)
+_SOURCES = "SELECT DISTINCT sourcefile FROM pg_settings WHERE sourcefile IS NOT NULL"
+_TABLESPACES = (
+    "SELECT spcname, oid, pg_tablespace_location(oid) FROM pg_tablespace "
+    "WHERE pg_tablespace_location(oid) <> ''"
+)
+_SEGMENT_SIZE = "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'"
+_CLUSTER_SIZE = "SELECT sum(pg_tablespace_size(oid))::bigint FROM pg_tablespace"
+_END_TIMELINE = (
+    "SELECT CASE WHEN pg_is_in_recovery() THEN min_recovery_end_timeline ELSE timeline_id END "
+    "FROM pg_control_checkpoint(), pg_control_recovery()"
+)
+_READ_ALL = ("pg_read_all_settings", "pg_read_all_stats")
+_PRIVILEGES = "SELECT current_user, rolsuper, " + ", ".join(
+    f"pg_has_role('{role}', 'USAGE')" for role in ("pg_monitor", *_READ_ALL)
+)
+# The signatures barman tests: 15+ vs 13-14 (keyed by "is 15 or later").
+_FUNCTIONS = {
+    True: ("pg_backup_start(text,bool)", "pg_backup_stop(bool)"),
+    False: ("pg_start_backup(text,bool,bool)", "pg_stop_backup(bool,bool)"),
+}
+_TIMEOUTS = (
+    ("statement_timeout", 0),
+    ("idle_session_timeout", 140000),
+    ("transaction_timeout", 170000),
 )
 
 
@@ -73,10 +103,11 @@ def _first_line(exc: BaseException) -> str:
 class PsycopgPostgres:
     """One autocommit session, opened on first use; never reopened inside the backup window."""
 
-    def __init__(self, conninfo_parts: ConnParams, log: Log,
-                 application_name: str = "barman_cloud_backup") -> None:
+    def __init__(
+        self, conninfo_parts: ConnParams, log: Log, application_name: str = "barman_cloud_backup"
+    ) -> None:
         self._conninfo = build_conninfo(conninfo_parts, application_name)
-        self._password = conninfo_to_dict(self._conninfo).get("password")
+        self._password = str(conninfo_to_dict(self._conninfo).get("password") or "")
         self._log = log
         self._conn: psycopg.Connection[Any] | None = None
         self._version = 0
@@ -91,7 +122,9 @@ class PsycopgPostgres:
         try:
             self._conn = psycopg.connect(self._conninfo, autocommit=True)
         except psycopg.Error as exc:
-            raise PostgresConnectionError(f"Cannot connect to postgres: {self._scrub(exc)}") from None
+            raise PostgresConnectionError(
+                f"Cannot connect to postgres: {self._scrub(exc)}"
+            ) from None
         self._conn.add_notice_handler(self._notice)
         self._version = self._conn.info.server_version
         return self._conn
@@ -104,92 +137,81 @@ class PsycopgPostgres:
 
     def _notice(self, diag: psycopg.errors.Diagnostic) -> None:
         message = diag.message_primary or ""
-        if diag.severity_nonlocalized == "WARNING" or "archiving is not enabled" in message:
-            self._log.warning("postgres notice", severity=diag.severity, message=message)
-        else:
-            self._log.debug("postgres notice", severity=diag.severity, message=message)
+        loud = diag.severity_nonlocalized == "WARNING" or "archiving is not enabled" in message
+        (self._log.warning if loud else self._log.debug)(
+            "postgres notice", severity=diag.severity, message=message
+        )
 
-    def _row(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
-        row = self._connection().execute(sql, params).fetchone()
+    def _exec(self, sql: str, params: tuple[Any, ...] = (), *, what: str) -> psycopg.Cursor[Any]:
+        try:
+            return self._connection().execute(sql, params)
+        except psycopg.Error as exc:
+            lost = self._conn is None or self._conn.closed
+            error = PostgresConnectionError if lost else PostgresError
+            raise error(f"{what}: {self._scrub(exc)}") from None
+
+    def _one(self, sql: str, params: tuple[Any, ...] = (), *, what: str) -> tuple[Any, ...]:
+        row = self._exec(sql, params, what=what).fetchone()
         assert row is not None, sql
         return row
 
-    def _query(self, sql: str, what: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
-        try:
-            return self._row(sql, params)
-        except psycopg.Error as exc:
-            lost = self._conn is None or self._conn.closed
-            raise (PostgresConnectionError if lost else PostgresError)(
-                f"{what}: {self._scrub(exc)}") from None
-
     def _optional(self, sql: str) -> Any:
+        """A value barman records as None when the role may not read it."""
         try:
-            return self._row(sql)[0]
-        except psycopg.Error as exc:
-            if self._conn is None or self._conn.closed:
-                raise PostgresConnectionError(f"Lost connection to postgres: {self._scrub(exc)}") from None
-            self._log.debug("postgres query failed", query=sql, error=self._scrub(exc))
+            return self._one(sql, what="reading server settings")[0]
+        except PostgresError as exc:
+            self._log.debug("postgres query failed", query=sql, error=str(exc))
             return None
 
-    def _functions(self) -> tuple[str, str]:
-        if not self._version:
-            self._connection()
+    @property
+    def _pg15(self) -> bool:
         # 15 renamed the functions and removed exclusive mode (and its third start argument).
-        if self._version >= 150000:
-            return "pg_backup_start(text,bool)", "pg_backup_stop(bool)"
-        return "pg_start_backup(text,bool,bool)", "pg_stop_backup(bool,bool)"
+        return (self._version or self._connection().info.server_version) >= 150000
 
     def server_info(self) -> ServerInfo:
         version = self._connection().info.server_version
-        major = str(version // 10000) if version >= 100000 else f"{version // 10000}.{version // 100 % 100}"
         if version < 130000:
-            raise UnsupportedServer(f"unsupported PostgreSQL version {major}. Expecting 13 or above.")
+            major = f"{version // 10000}" + (f".{version // 100 % 100}" if version < 100000 else "")
+            raise UnsupportedServer(
+                f"unsupported PostgreSQL version {major}. Expecting 13 or above."
+            )
         pgdata = self._optional("SHOW data_directory")
         if pgdata is None:
-            raise PrivilegeError("cannot read data_directory: the Postgres user needs membership "
-                                 "of pg_monitor (or pg_read_all_settings)")
-        conn = self._connection()
-        try:
-            files = dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name IN "
-                                      "('config_file', 'hba_file', 'ident_file')").fetchall())
-            sources = sorted({r[0] for r in conn.execute(
-                "SELECT DISTINCT sourcefile FROM pg_settings WHERE sourcefile IS NOT NULL")}
-                - {files.get("config_file")})
-            spaces = tuple(Tablespace(n, int(o), loc) for n, o, loc in conn.execute(
-                "SELECT spcname, oid, pg_tablespace_location(oid) FROM pg_tablespace "
-                "WHERE pg_tablespace_location(oid) <> ''"))
-        except psycopg.Error as exc:
-            raise PostgresError(f"reading server settings: {self._scrub(exc)}") from None
+            raise PrivilegeError("cannot read data_directory: the Postgres user needs pg_monitor")
+        what = "reading server settings"
+        files = dict(self._exec(_FILES, what=what).fetchall())
+        sources = {r[0] for r in self._exec(_SOURCES, what=what)} - {files.get("config_file")}
+        spaces = tuple(Tablespace(n, int(o), p) for n, o, p in self._exec(_TABLESPACES, what=what))
         for space in spaces:
             if not os.path.isabs(space.location):
-                raise UnsupportedServer(f"tablespace {space.name} is an in-place tablespace "
-                                        f"({space.location}), which cannot be backed up")
-        size = self._optional("SELECT sum(pg_tablespace_size(oid))::bigint FROM pg_tablespace") \
-            if not self._missing_privileges()[1] else None
+                raise UnsupportedServer(f"in-place tablespace {space.name} ({space.location})")
+        size = None if self._missing_privileges()[1] else self._optional(_CLUSTER_SIZE)
         return ServerInfo(
-            version=version, major=major,
+            version=version,
+            major=str(version // 10000),
             systemid=self._optional("SELECT system_identifier::text FROM pg_control_system()"),
             pgdata=pgdata,
-            xlog_segment_size=int(self._query(
-                "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'", "wal_segment_size")[0]),
-            config_file=files.get("config_file"), hba_file=files.get("hba_file"),
-            ident_file=files.get("ident_file"), included_files=tuple(sources) or None,
-            tablespaces=spaces, data_checksums=self._optional("SHOW data_checksums"),
+            xlog_segment_size=int(self._one(_SEGMENT_SIZE, what=what)[0]),
+            config_file=files.get("config_file"),
+            hba_file=files.get("hba_file"),
+            ident_file=files.get("ident_file"),
+            included_files=tuple(sorted(sources)) or None,
+            tablespaces=spaces,
+            data_checksums=self._optional("SHOW data_checksums"),
             summarize_wal=self._optional("SHOW summarize_wal") if version >= 170000 else None,
             cluster_size=None if size is None else int(size),
         )
 
     def _missing_privileges(self) -> tuple[str, list[str]]:
-        functions = (*self._functions(), "pg_switch_wal()", "pg_create_restore_point(text)")
-        user, superuser, monitor, settings, stats, *execute = self._query(
-            "SELECT current_user, rolsuper, pg_has_role('pg_monitor', 'USAGE'), "
-            "pg_has_role('pg_read_all_settings', 'USAGE'), pg_has_role('pg_read_all_stats', 'USAGE'), "
-            + ", ".join(["has_function_privilege(%s, 'EXECUTE')"] * len(functions))
-            + " FROM pg_roles WHERE rolname = current_user", "checking privileges", functions)
+        functions = (*_FUNCTIONS[self._pg15], "pg_switch_wal()", "pg_create_restore_point(text)")
+        sql = _PRIVILEGES + ", has_function_privilege(%s, 'EXECUTE')" * len(functions)
+        user, superuser, monitor, settings, stats, *execute = self._one(
+            sql + " FROM pg_roles WHERE rolname = current_user", functions, what="privileges"
+        )
         if superuser:
             return user, []
         missing = [f"EXECUTE on {f}" for f, ok in zip(functions, execute, strict=True) if not ok]
-        roles = [r for r, ok in (("pg_read_all_settings", settings), ("pg_read_all_stats", stats)) if not ok]
+        roles = [r for r, ok in zip(_READ_ALL, (settings, stats), strict=True) if not ok]
         if not monitor and roles:
             missing.append(f"membership of pg_monitor (or of {' and '.join(roles)})")
         return user, missing
@@ -197,66 +219,63 @@ class PsycopgPostgres:
     def check_backup_privileges(self) -> None:
         user, missing = self._missing_privileges()
         if missing:
-            raise PrivilegeError(f"Postgres user '{user}' is missing required privileges: "
-                                 + ", ".join(missing))
-        if self._query("SHOW wal_level", "reading wal_level")[0] == "minimal":
-            raise PostgresError("wal_level is minimal: set it to replica or logical to take a backup")
-        self.in_recovery = bool(self._query("SELECT pg_is_in_recovery()", "checking recovery")[0])
+            raise PrivilegeError(
+                f"Postgres user '{user}' is missing required privileges: " + ", ".join(missing)
+            )
+        if self._one("SHOW wal_level", what="wal_level")[0] == "minimal":
+            raise PostgresError("wal_level is minimal: set it to replica to take a backup")
+        self.in_recovery = bool(self._one("SELECT pg_is_in_recovery()", what="recovery")[0])
 
     def start_backup(self, label: str, fast: bool) -> BackupStart:
-        start, _ = self._functions()
-        name = start.partition("(")[0]
-        # A long upload and an archive wait in the stop must not be cut by a session timeout;
-        # idle_session_timeout exists from 14, transaction_timeout from 17.
-        setup = ["SET statement_timeout TO 0"]
-        setup += ["SET idle_session_timeout TO 0"] if self._version >= 140000 else []
-        setup += ["SET transaction_timeout TO 0"] if self._version >= 170000 else []
-        for statement in setup:
-            self._query(statement, f"{name} command")
-        call = "pg_backup_start(%s, %s)" if name == "pg_backup_start" else "pg_start_backup(%s, %s, false)"
-        time, lsn = self._query(f"SELECT now(), {call}::text", f"{name} command", (label, fast))
+        what = "pg_backup_start command" if self._pg15 else "pg_start_backup command"
+        # A long upload or a stop waiting on the archiver must not be cut by a session timeout;
+        # idle_session_timeout exists from 14 and transaction_timeout from 17.
+        for setting, since in _TIMEOUTS:
+            if self._version >= since:
+                self._exec(f"SET {setting} TO 0", what=what)
+        call = "pg_backup_start(%s, %s)" if self._pg15 else "pg_start_backup(%s, %s, false)"
+        time, lsn = self._one(f"SELECT now(), {call}::text", (label, fast), what=what)
         self._in_backup = True
-        (timeline,) = self._query("SELECT timeline_id FROM pg_control_checkpoint()", f"{name} command")
+        (timeline,) = self._one("SELECT timeline_id FROM pg_control_checkpoint()", what=what)
         return BackupStart(lsn=Lsn.parse(lsn), time=time, timeline=int(timeline))
 
     def keepalive(self) -> None:
         try:
-            self._row("SELECT 1")
+            self._connection().execute("SELECT 1")
         except psycopg.Error:
             raise PostgresConnectionError(LOST) from None
 
     def stop_backup(self) -> BackupStop:
-        stop = self._functions()[1].partition("(")[0]
-        what = f"Error issuing {stop} command"
+        what = f"Error issuing {'pg_backup_stop' if self._pg15 else 'pg_stop_backup'} command"
         if self._conn is None or self._conn.closed:
             raise PostgresConnectionError(f"{what}: Connection lost, reconnection not allowed")
         if self._version >= 140000:
-            self._query("RESET idle_session_timeout", what)
-        # On 13-14 the single false argument means non-exclusive; wait_for_archive stays true.
-        args = "" if stop == "pg_backup_stop" else "false"
-        time, lsn, label, spcmap = self._query(
-            f"SELECT now(), lsn::text, labelfile, spcmapfile FROM {stop}({args})", what)
+            self._exec("RESET idle_session_timeout", what=what)
+        # 13-14: the one false is `exclusive`; wait_for_archive keeps its default on every major.
+        call = "pg_backup_stop()" if self._pg15 else "pg_stop_backup(false)"
+        time, lsn, label, spcmap = self._one(
+            f"SELECT now(), lsn::text, labelfile, spcmapfile FROM {call}", what=what
+        )
         self._in_backup = False
-        (timeline,) = self._query(
-            "SELECT CASE WHEN pg_is_in_recovery() THEN min_recovery_end_timeline ELSE timeline_id END "
-            "FROM pg_control_checkpoint(), pg_control_recovery()", what)
-        return BackupStop(lsn=Lsn.parse(lsn), time=time, timeline=int(timeline), label=label,
-                          tablespace_map=spcmap or None)
+        (timeline,) = self._one(_END_TIMELINE, what=what)
+        return BackupStop(Lsn.parse(lsn), time, int(timeline), label, spcmap or None)
 
     def create_restore_point(self, name: str) -> None:
         try:
-            if not self._row("SELECT pg_is_in_recovery()")[0]:
-                self._row("SELECT pg_switch_wal()::text")
-                self._row("SELECT pg_create_restore_point(%s)::text", (name,))
-        except (psycopg.Error, PostgresConnectionError) as exc:
-            self._log.debug("restore point not created", name=name, error=_first_line(exc))
+            if not self._one("SELECT pg_is_in_recovery()", what="recovery")[0]:
+                self._exec("SELECT pg_switch_wal()::text", what="pg_switch_wal")
+                self._exec(
+                    "SELECT pg_create_restore_point(%s)::text", (name,), what="restore point"
+                )
+        except (PostgresError, PostgresConnectionError) as exc:
+            self._log.debug("restore point not created", name=name, error=str(exc))
 
     def abort_backup(self) -> None:
         conn, self._in_backup = self._conn, False
         if conn is None or conn.closed:
             return
-        # wait_for_archive=false: end the backup now; 13-14 also need exclusive=false.
-        call = "pg_backup_stop(false)" if self._version >= 150000 else "pg_stop_backup(false, false)"
+        # wait_for_archive=false ends the backup at once; 13-14 also take exclusive=false first.
+        call = "pg_backup_stop(false)" if self._pg15 else "pg_stop_backup(false, false)"
         try:
             conn.execute(f"SELECT lsn::text FROM {call}")
         except Exception as exc:  # best effort: the session may already be gone
@@ -265,7 +284,5 @@ class PsycopgPostgres:
     def close(self) -> None:
         conn, self._conn, self._in_backup = self._conn, None, False
         if conn is not None:
-            try:
+            with contextlib.suppress(psycopg.Error):
                 conn.close()
-            except psycopg.Error:
-                pass

@@ -98,10 +98,13 @@ class PartUploader:
         self._futures.append(self._pool.submit(self._upload.upload_part, self._number, data))
 
     def _raise_failed(self) -> None:
+        pending = []
         for future in self._futures:
-            if future.done() and future.exception() is not None:
+            if not future.done():
+                pending.append(future)
+            elif future.exception() is not None:
                 self._fail(future.exception())
-        self._futures = [f for f in self._futures if not f.done()]
+        self._futures = pending
 
     def _fail(self, exc: BaseException | None) -> None:
         if isinstance(exc, BackupError):

@@ -1,0 +1,196 @@
+"""The ObjectStore contract: one suite every object-store adapter and the in-memory store must pass."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from domain.errors import BucketNotFound, CloudConnectionError, StorageError
+from domain.ports import ObjectStore
+
+ReadTags = Callable[[str], dict[str, str]]
+
+
+@pytest.mark.contract
+class ObjectStoreContract:
+    """Tests on a `subject` ObjectStore whose bucket exists and is empty.
+
+    A fixtures class provides, besides `subject` (built with the `store_tags` tags):
+    - `missing_bucket_subject`: the same store on a bucket that does not exist;
+    - `unreachable_subject`: the same store pointed at an endpoint nothing listens on;
+    - `min_part_size`: the smallest non-last part the backend accepts (0: no minimum);
+    - `read_tags`: a callable giving an object's tags as the backend reports them, or None
+      when the stand-in cannot read tags back.
+    """
+
+    @pytest.fixture
+    def store_tags(self) -> list[tuple[str, str]]:
+        return [("purpose", "contract test"), ("odd", "a&b=c/d")]
+
+    @pytest.fixture
+    def prefix(self) -> str:
+        return f"contract/{uuid.uuid4().hex}/"
+
+    @pytest.fixture
+    def part_size(self, min_part_size: int) -> int:
+        return max(min_part_size, 1024)
+
+    def test_describes_itself_and_its_chunking(self, subject: ObjectStore) -> None:
+        assert subject.description
+        assert subject.chunk_policy.min_chunk > 0
+        assert subject.chunk_policy.max_chunks > 0
+
+    def test_put_get_exists_round_trip(self, subject: ObjectStore, prefix: str) -> None:
+        key = prefix + "base/backup.info"
+        assert not subject.exists(key)
+        subject.put(key, bytes(range(256)) * 4)
+        assert subject.exists(key)
+        assert subject.get(key) == bytes(range(256)) * 4
+        subject.put(key, b"second version")
+        assert subject.get(key) == b"second version"
+
+    def test_get_of_a_missing_key_names_the_store_and_the_key(
+        self, subject: ObjectStore, prefix: str
+    ) -> None:
+        key = prefix + "nothing-here"
+        with pytest.raises(StorageError) as raised:
+            subject.get(key)
+        assert not isinstance(raised.value, (BucketNotFound, CloudConnectionError))
+        assert key in str(raised.value)
+        assert "\n" not in str(raised.value)
+
+    def test_list_by_prefix_excludes_other_prefixes(
+        self, subject: ObjectStore, prefix: str
+    ) -> None:
+        inside = [prefix + "srv/a", prefix + "srv/b/c.tar"]
+        outside = [prefix + "srv2/a", prefix + "other/srv/a"]
+        for key in inside + outside:
+            subject.put(key, key.encode())
+        assert sorted(subject.list(prefix + "srv/")) == sorted(inside)
+        assert sorted(subject.list(prefix)) == sorted(inside + outside)
+        assert subject.list(prefix + "absent/") == []
+
+    def test_delete_removes_only_the_given_keys(self, subject: ObjectStore, prefix: str) -> None:
+        keys = [prefix + name for name in ("a", "b", "c")]
+        for key in keys:
+            subject.put(key, b"x")
+        subject.delete([keys[0], keys[2], prefix + "never-existed"])
+        subject.delete([])
+        assert subject.list(prefix) == [keys[1]]
+        assert not subject.exists(keys[0])
+
+    def test_parts_uploaded_out_of_order_from_threads_join_in_part_order(
+        self, subject: ObjectStore, prefix: str, part_size: int
+    ) -> None:
+        key = prefix + "data.tar.gz"
+        parts = {1: b"1" * part_size, 2: b"2" * part_size, 3: b"3" * 10}
+        upload = subject.start_multipart(key)
+        assert upload.key == key
+        barrier = threading.Barrier(len(parts))
+
+        def send(number: int) -> None:
+            barrier.wait()
+            upload.upload_part(number, memoryview(parts[number]))
+
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            list(pool.map(send, [3, 1, 2]))
+        upload.complete()
+        assert subject.get(key) == parts[1] + parts[2] + parts[3]
+        assert key not in subject.open_multiparts(prefix)
+
+    def test_a_small_part_is_accepted_only_as_the_last(
+        self, subject: ObjectStore, prefix: str, part_size: int, min_part_size: int
+    ) -> None:
+        if not min_part_size:
+            pytest.skip("this backend has no minimum part size")
+        key = prefix + "too-small"
+        upload = subject.start_multipart(key)
+        with pytest.raises(StorageError):
+            upload.upload_part(1, b"x" * (min_part_size - 1))
+            upload.upload_part(2, b"y")
+            upload.complete()
+        upload.abort()
+        assert not subject.exists(key)
+
+    def test_abort_leaves_no_object_and_no_open_upload(
+        self, subject: ObjectStore, prefix: str, part_size: int
+    ) -> None:
+        key = prefix + "aborted.tar"
+        upload = subject.start_multipart(key)
+        upload.upload_part(1, b"a" * part_size)
+        upload.upload_part(2, b"b")
+        assert key in subject.open_multiparts(prefix)
+        upload.abort()
+        upload.abort()  # idempotent: failure paths may abort twice
+        assert not subject.exists(key)
+        assert subject.open_multiparts(prefix) == []
+        assert subject.list(prefix) == []
+
+    def test_open_multiparts_lists_only_unfinished_uploads_under_the_prefix(
+        self, subject: ObjectStore, prefix: str
+    ) -> None:
+        open_key, done_key = prefix + "srv/open.tar", prefix + "srv/done.tar"
+        unfinished = subject.start_multipart(open_key)
+        unfinished.upload_part(1, b"part")
+        finished = subject.start_multipart(done_key)
+        finished.upload_part(1, b"part")
+        finished.complete()
+        assert subject.open_multiparts(prefix + "srv/") == [open_key]
+        assert subject.open_multiparts(prefix + "elsewhere/") == []
+        unfinished.abort()
+        finished.abort()  # after complete: a no-op that leaves the object alone
+        assert subject.get(done_key) == b"part"
+
+    def test_complete_without_parts_gives_an_empty_object(
+        self, subject: ObjectStore, prefix: str
+    ) -> None:
+        key = prefix + "empty.tar"
+        subject.start_multipart(key).complete()
+        assert subject.exists(key)
+        assert subject.get(key) == b""
+
+    def test_objects_carry_the_tags(
+        self,
+        subject: ObjectStore,
+        prefix: str,
+        read_tags: ReadTags | None,
+        store_tags: list[tuple[str, str]],
+    ) -> None:
+        if read_tags is None:
+            pytest.skip("the stand-in cannot read tags back")
+        subject.put(prefix + "backup.info", b"info")
+        upload = subject.start_multipart(prefix + "data.tar")
+        upload.upload_part(1, b"data")
+        upload.complete()
+        assert read_tags(prefix + "backup.info") == dict(store_tags)
+        assert read_tags(prefix + "data.tar") == dict(store_tags)
+
+    def test_check_and_bucket_exists_on_an_existing_bucket(self, subject: ObjectStore) -> None:
+        subject.check()
+        assert subject.bucket_exists()
+
+    def test_a_missing_bucket(self, missing_bucket_subject: ObjectStore, prefix: str) -> None:
+        assert not missing_bucket_subject.bucket_exists()
+        with pytest.raises(BucketNotFound):
+            missing_bucket_subject.check()
+        with pytest.raises(BucketNotFound):
+            missing_bucket_subject.put(prefix + "backup.info", b"info")
+
+    def test_create_bucket_makes_a_missing_bucket_usable(
+        self, missing_bucket_subject: ObjectStore, prefix: str
+    ) -> None:
+        missing_bucket_subject.create_bucket()
+        missing_bucket_subject.check()
+        missing_bucket_subject.put(prefix + "k", b"v")
+        assert missing_bucket_subject.get(prefix + "k") == b"v"
+
+    def test_an_unreachable_endpoint(self, unreachable_subject: ObjectStore, prefix: str) -> None:
+        with pytest.raises(CloudConnectionError) as raised:
+            unreachable_subject.check()
+        assert "\n" not in str(raised.value)
+        with pytest.raises(CloudConnectionError):
+            unreachable_subject.put(prefix + "backup.info", b"info")

@@ -1,0 +1,215 @@
+"""The ObjectStore contract on S3ObjectStore against moto, plus S3-only headers and error mapping."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from adapters.object_stores.s3 import S3ObjectStore
+from domain.errors import InvalidInput, StorageError
+from tests.support.ports import free_port
+
+from .object_store_suite import ObjectStoreContract, ReadTags
+
+pytestmark = pytest.mark.contract
+
+SSE_C_KEY_HEADER = "x-amz-server-side-encryption-customer-key"
+
+
+def local_only(store: S3ObjectStore) -> S3ObjectStore:
+    """Refuse, loudly, any request that would leave the machine."""
+
+    def guard(request: Any, **_: Any) -> None:
+        if not request.url.startswith("http://127.0.0.1:"):
+            raise RuntimeError(f"test tried to reach {request.url}")
+
+    store.client.meta.events.register("before-send.s3", guard)
+    return store
+
+
+def recorder(store: S3ObjectStore) -> list[tuple[str, dict[str, str]]]:
+    """(operation, lower-cased headers) of every request the store sends from now on."""
+    sent: list[tuple[str, dict[str, str]]] = []
+
+    def record(request: Any, event_name: str, **_: Any) -> None:
+        headers = {name.lower(): str(value) for name, value in request.headers.items()}
+        sent.append((event_name.rsplit(".", 1)[-1], headers))
+
+    store.client.meta.events.register("before-send.s3", record)
+    return sent
+
+
+def answer(store: S3ObjectStore, operation: str, status: int) -> None:
+    """Make the store's `operation` requests get an empty `status` reply without sending them."""
+
+    class _Raw:
+        def stream(self) -> Any:
+            return iter([b""])
+
+    def reply(request: Any, **_: Any) -> AWSResponse:
+        return AWSResponse(request.url, status, {}, _Raw())
+
+    store.client.meta.events.register(f"before-send.s3.{operation}", reply)
+
+
+class S3Fixtures:
+    @pytest.fixture
+    def make_store(self, moto_endpoint: str) -> Callable[..., S3ObjectStore]:
+        def make(bucket: str, **options: Any) -> S3ObjectStore:
+            return local_only(S3ObjectStore(bucket, endpoint_url=moto_endpoint, **options))
+
+        return make
+
+    @pytest.fixture
+    def subject(
+        self, make_store: Callable[..., S3ObjectStore], s3_bucket: str, store_tags: Any
+    ) -> S3ObjectStore:
+        return make_store(s3_bucket, tags=store_tags)
+
+    @pytest.fixture
+    def missing_bucket_subject(self, make_store: Callable[..., S3ObjectStore]) -> S3ObjectStore:
+        return make_store(f"contract-missing-{uuid.uuid4().hex[:16]}", max_attempts=1)
+
+    @pytest.fixture
+    def unreachable_subject(self) -> S3ObjectStore:
+        endpoint = f"http://127.0.0.1:{free_port()}"
+        return local_only(S3ObjectStore("anything", endpoint_url=endpoint, max_attempts=1))
+
+    @pytest.fixture
+    def min_part_size(self) -> int:
+        return 5 << 20
+
+    @pytest.fixture
+    def read_tags(self, s3_admin: Any, s3_bucket: str) -> ReadTags:
+        def read(key: str) -> dict[str, str]:
+            tag_set = s3_admin.get_object_tagging(Bucket=s3_bucket, Key=key)["TagSet"]
+            return {tag["Key"]: tag["Value"] for tag in tag_set}
+
+        return read
+
+
+class TestS3ObjectStore(S3Fixtures, ObjectStoreContract):
+    pass
+
+
+class TestS3Specifics(S3Fixtures):
+    def test_client_retries_with_backoff_and_pools_connections(self, subject: S3ObjectStore) -> None:
+        config = subject.client.meta.config
+        assert config.retries == {"mode": "standard", "max_attempts": 10}
+        assert config.max_pool_connections == 32
+        assert subject.chunk_policy.min_chunk == 5 << 20
+        assert subject.chunk_policy.max_chunks == 10_000
+        assert subject.description == f"s3://{subject.bucket}"
+
+    def test_aes256_is_reported_on_every_object(self, make_store: Any, s3_bucket: str, s3_admin: Any) -> None:
+        store = make_store(s3_bucket, encryption="AES256")
+        store.put("backup.info", b"info")
+        upload = store.start_multipart("data.tar")
+        upload.upload_part(1, b"data")
+        upload.complete()
+        for key in ("backup.info", "data.tar"):
+            assert s3_admin.head_object(Bucket=s3_bucket, Key=key)["ServerSideEncryption"] == "AES256"
+
+    def test_kms_and_tags_go_on_object_creation_only(self, make_store: Any, s3_bucket: str) -> None:
+        store = make_store(s3_bucket, encryption="aws:kms", sse_kms_key_id="alias/backups",
+                           tags=[("a", "x y")])
+        sent = recorder(store)
+        store.put("backup.info", b"info")
+        upload = store.start_multipart("data.tar")
+        upload.upload_part(1, b"data")
+        upload.complete()
+        creating = {"PutObject", "CreateMultipartUpload"}
+        for operation, headers in sent:
+            expected = operation in creating
+            assert (headers.get("x-amz-server-side-encryption") == "aws:kms") is expected, operation
+            assert ("x-amz-server-side-encryption-aws-kms-key-id" in headers) is expected
+            assert (headers.get("x-amz-tagging") == "a=x%20y") is expected, operation
+        assert {operation for operation, _ in sent} >= creating | {"UploadPart"}
+
+    def test_sse_c_key_goes_on_data_requests_only(self, make_store: Any, s3_bucket: str) -> None:
+        key = os.urandom(32)
+        store = make_store(s3_bucket, sse_customer_key=key)
+        sent = recorder(store)
+        store.put("backup.info", b"info")
+        upload = store.start_multipart("data.tar")
+        for number in (1, 2):
+            upload.upload_part(number, b"x" * (5 << 20) if number == 1 else b"last")
+        upload.complete()
+        store.get("backup.info")
+        store.exists("backup.info")
+        store.list("")
+        store.delete(["backup.info"])
+        carrying = [op for op, headers in sent if SSE_C_KEY_HEADER in headers]
+        assert carrying == ["PutObject", "CreateMultipartUpload", "UploadPart", "UploadPart",
+                            "GetObject", "HeadObject"]
+        not_carrying = {op for op, headers in sent if SSE_C_KEY_HEADER not in headers}
+        assert not_carrying == {"CompleteMultipartUpload", "ListObjectsV2", "DeleteObjects"}
+        for _, headers in sent:
+            if SSE_C_KEY_HEADER in headers:
+                assert base64.b64decode(headers[SSE_C_KEY_HEADER]) == key
+                assert headers["x-amz-server-side-encryption-customer-algorithm"] == "AES256"
+
+    def test_a_large_put_goes_multipart(self, make_store: Any, s3_bucket: str) -> None:
+        store = make_store(s3_bucket)
+        store.multipart_threshold = store.put_part_size = 5 << 20
+        sent = recorder(store)
+        data = os.urandom(11 << 20)
+        store.put("big", data)
+        assert [op for op, _ in sent].count("UploadPart") == 3
+        assert store.get("big") == data
+
+    def test_delete_sends_batches_of_1000_keys(self, make_store: Any, s3_bucket: str) -> None:
+        store = make_store(s3_bucket)
+        sent = recorder(store)
+        store.delete([f"k{n}" for n in range(2500)])
+        assert [op for op, _ in sent] == ["DeleteObjects"] * 3
+
+    @pytest.mark.parametrize(("status", "message"), [
+        (403, "Permission denied when accessing bucket"),
+        (400, "Bad request when accessing bucket"),
+    ])
+    def test_check_refused_exits_4(self, subject: S3ObjectStore, status: int, message: str) -> None:
+        answer(subject, "HeadBucket", status)
+        with pytest.raises(InvalidInput, match=message):
+            subject.check()
+
+    def test_a_server_error_becomes_a_one_line_storage_error(self, make_store: Any, s3_bucket: str) -> None:
+        store = make_store(s3_bucket, max_attempts=1)
+        answer(store, "PutObject", 500)
+        with pytest.raises(StorageError) as raised:
+            store.put("srv/backup.info", b"x")
+        assert "s3://" in str(raised.value) and "srv/backup.info" in str(raised.value)
+
+    def test_abort_swallows_errors(self, make_store: Any, s3_bucket: str) -> None:
+        store = make_store(s3_bucket, max_attempts=1)
+        upload = store.start_multipart("data.tar")
+        answer(store, "AbortMultipartUpload", 500)
+        upload.abort()
+        assert store.open_multiparts("") == ["data.tar"]
+
+    def test_unknown_profile_is_invalid_input(self, moto_endpoint: str) -> None:
+        store = S3ObjectStore("bucket", endpoint_url=moto_endpoint, profile=f"no-{uuid.uuid4().hex}")
+        with pytest.raises(InvalidInput, match="could not be found"):
+            store.check()
+
+    def test_missing_credentials_are_invalid_input(
+        self, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name)
+        store = local_only(S3ObjectStore("bucket", endpoint_url=moto_endpoint))
+        with pytest.raises(InvalidInput, match="Unable to locate credentials"):
+            store.check()
+
+    def test_an_access_point_arn_is_kept_whole(self, moto_endpoint: str) -> None:
+        arn = "arn:aws:s3:eu-west-1:123456789012:accesspoint/backups"
+        store = S3ObjectStore(arn, endpoint_url=moto_endpoint)
+        assert store.description == f"s3://{arn}"
+        with pytest.raises(InvalidInput, match="access point"):
+            store.create_bucket()
