@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any, TextIO
@@ -50,8 +50,12 @@ def main(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     prog: str = "barman-cloud-backup",
+    configure: Callable[[Any], None] | None = None,
 ) -> int:
-    """Run the command; return the process exit code (barman's codes)."""
+    """Run the command; return the process exit code (barman's codes).
+
+    `configure` may override the container's providers (tests inject fakes through it).
+    """
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     env = dict(os.environ if env is None else env)
@@ -67,6 +71,8 @@ def main(
     from entrypoints.container import make_container  # SDKs load only when a run needs them
 
     container = make_container(options, env, stderr)
+    if configure is not None:
+        configure(container)
     log = container.log()
     try:
         with _terminate_as_interrupt():

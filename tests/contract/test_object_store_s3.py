@@ -38,7 +38,10 @@ def recorder(store: S3ObjectStore) -> list[tuple[str, dict[str, str]]]:
     sent: list[tuple[str, dict[str, str]]] = []
 
     def record(request: Any, event_name: str, **_: Any) -> None:
-        headers = {name.lower(): str(value) for name, value in request.headers.items()}
+        headers = {
+            name.lower(): value.decode() if isinstance(value, bytes) else str(value)
+            for name, value in request.headers.items()
+        }
         sent.append((event_name.rsplit(".", 1)[-1], headers))
 
     store.client.meta.events.register("before-send.s3", record)
@@ -74,12 +77,12 @@ class S3Fixtures:
 
     @pytest.fixture
     def missing_bucket_subject(self, make_store: Callable[..., S3ObjectStore]) -> S3ObjectStore:
-        return make_store(f"contract-missing-{uuid.uuid4().hex[:16]}", max_attempts=1)
+        return make_store(f"contract-missing-{uuid.uuid4().hex[:16]}", max_attempts=0)
 
     @pytest.fixture
     def unreachable_subject(self) -> S3ObjectStore:
         endpoint = f"http://127.0.0.1:{free_port()}"
-        return local_only(S3ObjectStore("anything", endpoint_url=endpoint, max_attempts=1))
+        return local_only(S3ObjectStore("anything", endpoint_url=endpoint, max_attempts=0))
 
     @pytest.fixture
     def min_part_size(self) -> int:
@@ -99,26 +102,35 @@ class TestS3ObjectStore(S3Fixtures, ObjectStoreContract):
 
 
 class TestS3Specifics(S3Fixtures):
-    def test_client_retries_with_backoff_and_pools_connections(self, subject: S3ObjectStore) -> None:
+    def test_client_retries_with_backoff_and_pools_connections(
+        self, make_store: Any, s3_bucket: str
+    ) -> None:
+        subject = make_store(s3_bucket)
         config = subject.client.meta.config
-        assert config.retries == {"mode": "standard", "max_attempts": 10}
+        # botocore counts max_attempts as retries: 10 retries after the first try
+        assert config.retries == {"mode": "standard", "total_max_attempts": 11}
         assert config.max_pool_connections == 32
         assert subject.chunk_policy.min_chunk == 5 << 20
         assert subject.chunk_policy.max_chunks == 10_000
         assert subject.description == f"s3://{subject.bucket}"
 
-    def test_aes256_is_reported_on_every_object(self, make_store: Any, s3_bucket: str, s3_admin: Any) -> None:
+    def test_aes256_is_reported_on_every_object(
+        self, make_store: Any, s3_bucket: str, s3_admin: Any
+    ) -> None:
         store = make_store(s3_bucket, encryption="AES256")
         store.put("backup.info", b"info")
         upload = store.start_multipart("data.tar")
         upload.upload_part(1, b"data")
         upload.complete()
         for key in ("backup.info", "data.tar"):
-            assert s3_admin.head_object(Bucket=s3_bucket, Key=key)["ServerSideEncryption"] == "AES256"
+            assert (
+                s3_admin.head_object(Bucket=s3_bucket, Key=key)["ServerSideEncryption"] == "AES256"
+            )
 
     def test_kms_and_tags_go_on_object_creation_only(self, make_store: Any, s3_bucket: str) -> None:
-        store = make_store(s3_bucket, encryption="aws:kms", sse_kms_key_id="alias/backups",
-                           tags=[("a", "x y")])
+        store = make_store(
+            s3_bucket, encryption="aws:kms", sse_kms_key_id="alias/backups", tags=[("a", "x y")]
+        )
         sent = recorder(store)
         store.put("backup.info", b"info")
         upload = store.start_multipart("data.tar")
@@ -146,8 +158,14 @@ class TestS3Specifics(S3Fixtures):
         store.list("")
         store.delete(["backup.info"])
         carrying = [op for op, headers in sent if SSE_C_KEY_HEADER in headers]
-        assert carrying == ["PutObject", "CreateMultipartUpload", "UploadPart", "UploadPart",
-                            "GetObject", "HeadObject"]
+        assert carrying == [
+            "PutObject",
+            "CreateMultipartUpload",
+            "UploadPart",
+            "UploadPart",
+            "GetObject",
+            "HeadObject",
+        ]
         not_carrying = {op for op, headers in sent if SSE_C_KEY_HEADER not in headers}
         assert not_carrying == {"CompleteMultipartUpload", "ListObjectsV2", "DeleteObjects"}
         for _, headers in sent:
@@ -170,31 +188,41 @@ class TestS3Specifics(S3Fixtures):
         store.delete([f"k{n}" for n in range(2500)])
         assert [op for op, _ in sent] == ["DeleteObjects"] * 3
 
-    @pytest.mark.parametrize(("status", "message"), [
-        (403, "Permission denied when accessing bucket"),
-        (400, "Bad request when accessing bucket"),
-    ])
-    def test_check_refused_exits_4(self, subject: S3ObjectStore, status: int, message: str) -> None:
+    @pytest.mark.parametrize(
+        ("status", "message"),
+        [
+            (403, "Permission denied when accessing bucket"),
+            (400, "Bad request when accessing bucket"),
+        ],
+    )
+    def test_check_refused_exits_4(
+        self, make_store: Any, s3_bucket: str, status: int, message: str
+    ) -> None:
+        subject = make_store(s3_bucket)
         answer(subject, "HeadBucket", status)
         with pytest.raises(InvalidInput, match=message):
             subject.check()
 
-    def test_a_server_error_becomes_a_one_line_storage_error(self, make_store: Any, s3_bucket: str) -> None:
-        store = make_store(s3_bucket, max_attempts=1)
+    def test_a_server_error_becomes_a_one_line_storage_error(
+        self, make_store: Any, s3_bucket: str
+    ) -> None:
+        store = make_store(s3_bucket, max_attempts=0)
         answer(store, "PutObject", 500)
         with pytest.raises(StorageError) as raised:
             store.put("srv/backup.info", b"x")
         assert "s3://" in str(raised.value) and "srv/backup.info" in str(raised.value)
 
     def test_abort_swallows_errors(self, make_store: Any, s3_bucket: str) -> None:
-        store = make_store(s3_bucket, max_attempts=1)
+        store = make_store(s3_bucket, max_attempts=0)
         upload = store.start_multipart("data.tar")
         answer(store, "AbortMultipartUpload", 500)
         upload.abort()
         assert store.open_multiparts("") == ["data.tar"]
 
     def test_unknown_profile_is_invalid_input(self, moto_endpoint: str) -> None:
-        store = S3ObjectStore("bucket", endpoint_url=moto_endpoint, profile=f"no-{uuid.uuid4().hex}")
+        store = S3ObjectStore(
+            "bucket", endpoint_url=moto_endpoint, profile=f"no-{uuid.uuid4().hex}"
+        )
         with pytest.raises(InvalidInput, match="could not be found"):
             store.check()
 
