@@ -177,14 +177,19 @@ class PsycopgPostgres:
             )
         pgdata = self._optional("SHOW data_directory")
         if pgdata is None:
-            raise PrivilegeError("cannot read data_directory: the Postgres user needs pg_monitor")
+            raise PrivilegeError(
+                f"Postgres user '{self._connection().info.user}' cannot read data_directory: "
+                "it needs membership of pg_monitor (or of pg_read_all_settings)"
+            )
         what = "reading server settings"
         files = dict(self._exec(_FILES, what=what).fetchall())
         sources = {r[0] for r in self._exec(_SOURCES, what=what)} - {files.get("config_file")}
         spaces = tuple(Tablespace(n, int(o), p) for n, o, p in self._exec(_TABLESPACES, what=what))
         for space in spaces:
             if not os.path.isabs(space.location):
-                raise UnsupportedServer(f"in-place tablespace {space.name} ({space.location})")
+                raise UnsupportedServer(
+                    f"in-place tablespace {space.name} ({space.location}) cannot be backed up"
+                )
         size = None if self._missing_privileges()[1] else self._optional(_CLUSTER_SIZE)
         return ServerInfo(
             version=version,

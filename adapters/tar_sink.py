@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import tarfile
@@ -58,8 +59,8 @@ class TarArchiveWriter:
         self.key = key
         self._parts = parts
         self._codec = open_writer(compression, parts)
-        self._tar = tarfile.open(
-            fileobj=self._codec,  # type: ignore[arg-type]
+        self._tar = tarfile.open(  # type: ignore[call-overload]  # noqa: SIM115
+            fileobj=self._codec,
             mode="w|",
             format=tarfile.PAX_FORMAT,
             bufsize=_TAR_BUFSIZE,
@@ -116,10 +117,8 @@ class TarArchiveWriter:
         if self._closed:
             return
         self._closed = True
-        try:
+        with contextlib.suppress(BackupError):
             self._parts.abort()
-        except BackupError:
-            pass
 
 
 class TarArchiveSink:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
@@ -114,13 +115,13 @@ class ObjectStore(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
-    def list(self, prefix: str) -> list[str]: ...
+    def list(self, prefix: str) -> builtins.list[str]: ...
 
-    def delete(self, keys: list[str]) -> None: ...
+    def delete(self, keys: builtins.list[str]) -> None: ...
 
     def start_multipart(self, key: str) -> MultipartUpload: ...
 
-    def open_multiparts(self, prefix: str) -> list[str]:
+    def open_multiparts(self, prefix: str) -> builtins.list[str]:
         """Keys under prefix with a multipart upload started and not completed or aborted."""
 
 

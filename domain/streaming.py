@@ -61,12 +61,12 @@ class ArchiveStreamer:
             raise SourceReadError(f"{PG_CONTROL} is missing from {plan.data.root}")
         yield control
         for path, required in plan.external_configs:
-            entry = files.entry(path, posixpath.basename(path))
-            if entry is None:
+            config = files.entry(path, posixpath.basename(path))
+            if config is None:
                 if required:
                     raise SourceReadError(f"configuration file {path} does not exist")
                 continue
-            yield entry
+            yield config
 
     def _timed(self, base: str, members: Iterable[Member]) -> None:
         clock = self._deps.clock

@@ -26,7 +26,7 @@ def _unsupported(what: str) -> Any:
 
 def _s3_store(options: BackupOptions, destination: Destination, log: Any) -> Any:
     from adapters.object_stores.s3 import S3ObjectStore
-    from adapters.sse import load_sse_customer_key, check_s3_encryption_options
+    from adapters.sse import check_s3_encryption_options, load_sse_customer_key
 
     check_s3_encryption_options(options)
     key = load_sse_customer_key(options.sse_customer_key) if options.sse_customer_key else None
@@ -86,7 +86,7 @@ def _request(options: BackupOptions, destination: Destination, limit: int) -> se
 class Container(containers.DeclarativeContainer):
     options = providers.Dependency(instance_of=BackupOptions)
     env = providers.Dependency(instance_of=dict)
-    stderr = providers.Dependency()
+    stderr: providers.Dependency[Any] = providers.Dependency()
 
     log = providers.Singleton(
         lambda options, stderr: make_logger(options.log_level, stderr), options, stderr

@@ -10,8 +10,14 @@ from typing import Any, NoReturn, TextIO
 from domain.errors import InvalidArgument
 from domain.options import (
     PROVIDERS,
+)
+from domain.options import (
     check_tag as _check_tag,
+)
+from domain.options import (
     parse_size as _parse_size,
+)
+from domain.options import (
     validate_backup_name as _validate_backup_name,
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.errors import (
@@ -30,7 +30,7 @@ from domain.model import (
 from domain.plan import ArchiveSpec
 from domain.splitting import ChunkPolicy
 
-UTC = timezone.utc
+UTC = UTC
 
 
 class FakeClock:
@@ -121,11 +121,11 @@ class FakePostgres:
 
     def keepalive(self) -> None:
         self.calls.append("keepalive")
-        if self.lose_connection_after_keepalives is not None:
-            if self.calls.count("keepalive") > self.lose_connection_after_keepalives:
-                raise PostgresConnectionError(
-                    "Connection to the Postgres server was lost during the backup."
-                )
+        limit = self.lose_connection_after_keepalives
+        if limit is not None and self.calls.count("keepalive") > limit:
+            raise PostgresConnectionError(
+                "Connection to the Postgres server was lost during the backup."
+            )
 
     def stop_backup(self) -> BackupStop:
         self._call("stop_backup")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.moto_server import AWS_ENV, Destination
+from tests.support.moto_server import Destination, aws_env
 from tests.support.oracle import Oracle
 from tests.support.pgcluster import PgCluster
 
@@ -34,9 +34,7 @@ COMPRESSIONS = {
 
 
 def run(argv: list[str], timeout: float = 600) -> str:
-    res = subprocess.run(
-        argv, env={**os.environ, **AWS_ENV}, capture_output=True, text=True, timeout=timeout
-    )
+    res = subprocess.run(argv, env=aws_env(), capture_output=True, text=True, timeout=timeout)
     assert res.returncode == 0, f"{argv[0]} exited {res.returncode}:\n{res.stdout}\n{res.stderr}"
     return res.stdout
 

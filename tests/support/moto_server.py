@@ -12,12 +12,21 @@ from pathlib import Path
 
 from tests.support.ports import free_port, wait_for_port
 
-# Dummy credentials: moto accepts anything, botocore only needs something to sign with.
+# Dummy credentials: moto accepts anything, botocore only needs something to sign with. No profile,
+# config file or instance-metadata lookup of the developer's may leak into the tools under test.
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_EC2_METADATA_DISABLED": "true",
 }
+
+
+def aws_env() -> dict[str, str]:
+    """os.environ without any inherited AWS_* variable, plus AWS_ENV."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | AWS_ENV
 
 
 class MotoServer:
@@ -36,7 +45,7 @@ class MotoServer:
                 [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **AWS_ENV},
+                env=aws_env(),
             )
         try:
             wait_for_port(self.port, self.host, timeout=30)

@@ -1,6 +1,6 @@
 """backup.info: rendering matches barman's format and parse(render(x)) == x."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,7 +13,7 @@ texts = st.text(
 ).map(str.strip).filter(lambda s: s and s != "None")
 aware_times = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
-    timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))]),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))]),
 )
 infos = st.builds(
     BackupInfo,
@@ -54,7 +54,7 @@ def test_values_are_written_as_barman_writes_them():
     info = BackupInfo(
         status="DONE",
         begin_time=datetime(2025, 3, 14, 9, 30, 11, 482913, tzinfo=timezone(timedelta(hours=1))),
-        end_time=datetime(2025, 3, 14, 9, 31, 46, tzinfo=timezone.utc),
+        end_time=datetime(2025, 3, 14, 9, 31, 46, tzinfo=UTC),
         tablespaces=[("fastspace", 16385, "/mnt/fast")],
         backup_label="START WAL LOCATION: 0/2E000028\nLABEL: x\n",
         version=150012,
