@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 
 from adapters.object_stores.s3 import S3ObjectStore
 from domain.errors import InvalidInput, StorageError
@@ -55,8 +56,9 @@ def answer(store: S3ObjectStore, operation: str, status: int) -> None:
         def stream(self) -> Any:
             return iter([b""])
 
-    def reply(request: Any, **_: Any) -> AWSResponse:
-        return AWSResponse(request.url, status, {}, _Raw())
+    def reply(request: Any, **_: Any) -> Any:
+        # a before-send handler that returns a response short-circuits the HTTP request
+        return AWSResponse(request.url, status, HTTPHeaders(), _Raw())
 
     store.client.meta.events.register(f"before-send.s3.{operation}", reply)
 
