@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 MIB = 1 << 20
 S3_CHUNK_POLICY = ChunkPolicy(min_chunk=5 * MIB, max_chunks=10_000)
 SDK_ERRORS = (BotoCoreError, ClientError, Boto3Error)
+CHECK = "bucket check"
 DELETE_BATCH = 1000  # DeleteObjects accepts at most 1000 keys per request
 
 
@@ -133,10 +134,11 @@ class S3ObjectStore:
         session = boto3.Session(profile_name=self._profile)
         return session.client("s3", endpoint_url=self._endpoint_url, config=Config(**options))
 
-    def error(self, exc: Exception, what: str) -> BackupError:
-        """Translate an SDK exception into the domain error for `what` (e.g. "put of 'k'")."""
+    def sdk_error(self, exc: Exception, what: str) -> BackupError:
+        """The domain error for an SDK exception raised by `what` (e.g. "upload of 'k'")."""
         if isinstance(exc, (BotoConnectionError, HTTPClientError)):
-            return CloudConnectionError(f"Can't connect to cloud provider: {exc}")
+            during = "" if what == CHECK else f" ({self.description}: {what})"
+            return CloudConnectionError(f"Can't connect to cloud provider: {exc}{during}")
         if isinstance(exc, NoCredentialsError):
             return InvalidInput("Unable to locate credentials")
         if isinstance(exc, ProfileNotFound):
@@ -150,7 +152,7 @@ class S3ObjectStore:
         try:
             yield
         except SDK_ERRORS as exc:
-            raise self.error(exc, what) from exc
+            raise self.sdk_error(exc, what) from exc
 
     def _head_bucket(self) -> ClientError | None:
         """HeadBucket: None if the bucket answers, else the error the service returned."""
@@ -159,7 +161,7 @@ class S3ObjectStore:
         except ClientError as exc:
             return exc
         except SDK_ERRORS as exc:
-            raise self.error(exc, "bucket check") from exc
+            raise self.sdk_error(exc, CHECK) from exc
         return None
 
     def check(self) -> None:
@@ -178,14 +180,14 @@ class S3ObjectStore:
                 f"Bad request when accessing bucket '{self.bucket}'. "
                 "Check the bucket name, the region and the endpoint."
             ) from exc
-        raise self.error(exc, "bucket check") from exc
+        raise self.sdk_error(exc, CHECK) from exc
 
     def bucket_exists(self) -> bool:
         if (exc := self._head_bucket()) is None:
             return True
         if _answered(exc, 404, "NoSuchBucket"):
             return False
-        raise self.error(exc, "bucket check") from exc
+        raise self.sdk_error(exc, CHECK) from exc
 
     def create_bucket(self) -> None:
         if self.bucket.startswith("arn:"):
@@ -203,9 +205,9 @@ class S3ObjectStore:
         except ClientError as exc:
             if _answered(exc, 404, "NoSuchKey", "NotFound"):
                 return False
-            raise self.error(exc, f"existence check of '{key}'") from exc
+            raise self.sdk_error(exc, f"existence check of '{key}'") from exc
         except SDK_ERRORS as exc:
-            raise self.error(exc, f"existence check of '{key}'") from exc
+            raise self.sdk_error(exc, f"existence check of '{key}'") from exc
         return True
 
     def put(self, key: str, data: bytes) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from adapters.object_stores.memory import MemoryObjectStore
 from domain.errors import CloudConnectionError, StorageError
+from domain.ports import ObjectStore
 
 from .object_store_suite import ObjectStoreContract, ReadTags
 
@@ -20,11 +21,11 @@ class MemoryFixtures:
         return MemoryObjectStore("contract", tags=store_tags, min_part_size=MIN_PART)
 
     @pytest.fixture
-    def missing_bucket_subject(self) -> MemoryObjectStore:
+    def missing_bucket_subject(self) -> ObjectStore:
         return MemoryObjectStore("missing", missing_bucket=True)
 
     @pytest.fixture
-    def unreachable_subject(self) -> MemoryObjectStore:
+    def unreachable_subject(self) -> ObjectStore:
         return MemoryObjectStore("unreachable", unreachable=True)
 
     @pytest.fixture

@@ -14,6 +14,7 @@ from botocore.compat import HTTPHeaders
 
 from adapters.object_stores.s3 import S3ObjectStore
 from domain.errors import InvalidInput, StorageError
+from domain.ports import ObjectStore
 from tests.support.ports import free_port
 
 from .object_store_suite import ObjectStoreContract, ReadTags
@@ -74,15 +75,15 @@ class S3Fixtures:
     @pytest.fixture
     def subject(
         self, make_store: Callable[..., S3ObjectStore], s3_bucket: str, store_tags: Any
-    ) -> S3ObjectStore:
+    ) -> ObjectStore:
         return make_store(s3_bucket, tags=store_tags)
 
     @pytest.fixture
-    def missing_bucket_subject(self, make_store: Callable[..., S3ObjectStore]) -> S3ObjectStore:
+    def missing_bucket_subject(self, make_store: Callable[..., S3ObjectStore]) -> ObjectStore:
         return make_store(f"contract-missing-{uuid.uuid4().hex[:16]}", max_attempts=0)
 
     @pytest.fixture
-    def unreachable_subject(self) -> S3ObjectStore:
+    def unreachable_subject(self) -> ObjectStore:
         endpoint = f"http://127.0.0.1:{free_port()}"
         return local_only(S3ObjectStore("anything", endpoint_url=endpoint, max_attempts=0))
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.moto_server import Destination, MotoServer
 from tests.support.oracle import Oracle, ensure_oracle
-from tests.support.pgcluster import DEFAULT_BINDIR, PgCluster, chown_to_postgres
+from tests.support.pgcluster import PgCluster, chown_to_postgres
 
 TABLESPACE = "e2e_ts"
 
@@ -65,9 +65,7 @@ def dest(moto: MotoServer) -> Destination:
 def source(workdir: Path, dest: Destination, oracle: Oracle) -> Iterator[PgCluster]:
     """A running cluster archiving WAL with the real barman-cloud-wal-archive, with a tablespace,
     a table in it, and pgbench tables at scale 2."""
-    cluster = PgCluster(
-        workdir / "source", bindir=Path(os.environ.get("PG_BINDIR", DEFAULT_BINDIR))
-    )
+    cluster = PgCluster(workdir / "source")  # bindir: $PG_BINDIR or PG 15
     cluster.initdb()
     cluster.configure(
         wal_level="replica",
