@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 
+from tests.support.pgbins import client_tool
 from tests.support.ports import free_port
 
 DEFAULT_BINDIR = Path(os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin"))
@@ -125,8 +126,8 @@ class PgCluster:
         self.sql(f"CREATE TABLESPACE {name} LOCATION '{location}'")
 
     def tool(self, name: str, *args: object, **kw) -> subprocess.CompletedProcess[bytes]:
-        """Run a client tool from bindir against this cluster (as the current user)."""
-        argv = [str(self.bindir / name), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
+        """Run a client tool (bindir's, else Debian 15's) against this cluster, as the current user."""
+        argv = [str(client_tool(self.bindir, name)), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"]
         return subprocess.run(
             [*argv, *map(str, args)], check=kw.pop("check", True), capture_output=True, **kw
         )
@@ -137,7 +138,7 @@ class PgCluster:
     def start_load(self, clients: int = 2, rate: int = 200, dbname: str = "postgres") -> None:
         """Background pgbench TPC-B load (rate-limited so the WAL archiver keeps up)."""
         argv = [
-            str(self.bindir / "pgbench"),
+            str(client_tool(self.bindir, "pgbench")),
             "-h",
             "127.0.0.1",
             "-p",
