@@ -76,3 +76,11 @@ class HookBackupNotDone(BackupError):
     """Hook mode: the barman backup is not DONE, so barman must stop retrying."""
 
     exit_code = ExitCode.HOOK_BACKUP_NOT_DONE
+
+
+class SnapshotProviderError(InvalidInput):
+    """The compute API refused or failed a snapshot-backup call (exit 4 before the start)."""
+
+
+class MountError(InvalidInput):
+    """This host's mount table cannot tell where a disk is mounted."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from domain.model import (
     ArchiveResult,
+    BackupId,
     BackupStart,
     BackupStop,
     FileEntry,
@@ -16,6 +17,7 @@ from domain.model import (
     ServerInfo,
 )
 from domain.plan import ArchiveSpec
+from domain.snapshots import AttachedDisk, Mount, SnapshotSet
 from domain.splitting import ChunkPolicy
 
 
@@ -148,3 +150,29 @@ class Progress(Protocol):
     def advance(self, nbytes: int) -> None: ...
 
     def finish(self) -> None: ...
+
+
+class SnapshotProvider(Protocol):
+    """A compute API that snapshots the disks attached to one instance (EC2, Azure, GCE)."""
+
+    def instance_exists(self, instance: str) -> bool: ...
+
+    def attached_disks(self, instance: str, disks: Sequence[str]) -> dict[str, AttachedDisk]:
+        """Those of `disks` attached to the instance, keyed by name, in the order barman
+        snapshots them; raise SnapshotProviderError if the instance cannot be read."""
+
+    def take_snapshots(self, instance: str, disks: Sequence[str], backup_id: BackupId) -> SnapshotSet:
+        """Snapshot each disk as `<disk>-<backup id>`, wait for completion (and lock if asked)."""
+
+    def delete_snapshots(self, snapshots_info: dict[str, Any]) -> None:
+        """Delete the snapshots a backup.info records; already missing ones are skipped."""
+
+
+class MountInspector(Protocol):
+    """The mount table of this host."""
+
+    def mount_of(self, device: str) -> Mount | None:
+        """Where `device` is mounted; None if it is not; MountError if that cannot be told."""
+
+    def mount_point_of(self, path: str) -> str | None:
+        """The mount point of the filesystem holding `path`."""

@@ -163,16 +163,29 @@ def _fail(
 ) -> None:
     """Abort the uploads, end the server-side backup, and write FAILED; then raise."""
     streamer.abort_all()
+    fail_backup(deps.postgres, deps.store, deps.log, backup_info, info_key, exc, stopped)
+
+
+def fail_backup(
+    postgres: PostgresServer,
+    store: ObjectStore,
+    log: Log,
+    backup_info: BackupInfo,
+    info_key: str,
+    exc: BaseException,
+    stopped: bool,
+) -> None:
+    """End the server-side backup (unless stopped), write FAILED backup.info; then raise."""
     if not stopped:
-        deps.postgres.abort_backup()
+        postgres.abort_backup()
     reason = _first_line(exc)
     if isinstance(exc, PostgresConnectionError) and "lost" in reason:
         reason = "Connection to the Postgres server was lost during the backup."
     failed = backup_info.with_(status=metadata.FAILED, error=f"failure uploading data ({reason})")
     try:
-        deps.store.put(info_key, metadata.render(failed).encode())
+        store.put(info_key, metadata.render(failed).encode())
     except BackupError as info_exc:
-        deps.log.error(
+        log.error(
             "backup.info.upload_failed", error=f"Backup failed uploading backup.info file ({info_exc})"
         )
     message = f"Backup failed uploading data ({reason})"

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from dependency_injector import containers, providers
 
 from adapters.filetree import LocalFileTree
+from adapters.mounts import FindmntMountInspector
 from adapters.system import NullProgress, SystemClock, TerminalProgress, make_logger
 from adapters.tar_sink import TarArchiveSink
 from domain import services
 from domain.destination import Destination, parse_destination
-from domain.errors import InvalidInput
+from domain.errors import BackupFailed, InvalidInput
 from domain.options import BackupOptions
+from domain.snapshot_backup import SnapshotDeps, take_snapshot_backup
+from domain.snapshots import SnapshotRequest
 from domain.splitting import capped, chunk_size
 
 
@@ -41,6 +45,62 @@ def _s3_store(options: BackupOptions, destination: Destination, log: Any) -> Any
         sse_customer_key=key,
         tags=options.tags,
         log=log,
+    )
+
+
+@contextmanager
+def _sdk_required() -> Iterator[None]:
+    try:
+        yield
+    except ImportError as exc:  # barman exits 1 with this text when a compute SDK is missing
+        raise BackupFailed(f"Missing required python module: {exc.name}") from None
+
+
+def _ec2_provider(options: BackupOptions, log: Any) -> Any:
+    with _sdk_required():
+        from adapters.snapshots.aws_ec2 import Ec2SnapshotProvider
+    return Ec2SnapshotProvider(
+        profile=options.aws_profile,
+        region=options.aws_region,
+        await_timeout=options.aws_await_snapshots_timeout,
+        lock_mode=options.aws_snapshot_lock_mode,
+        lock_duration=options.aws_snapshot_lock_duration,
+        lock_cool_off_period=options.aws_snapshot_lock_cool_off_period,
+        lock_expiration_date=options.aws_snapshot_lock_expiration_date,
+        tags=options.tags,
+        log=log,
+    )
+
+
+def _azure_provider(options: BackupOptions) -> Any:
+    with _sdk_required():
+        from adapters.snapshots.azure_compute import AzureComputeSnapshotProvider, make_credential
+
+        credential = make_credential(options.azure_credential)
+    return AzureComputeSnapshotProvider(
+        options.azure_subscription_id or "", options.azure_resource_group, credential
+    )
+
+
+def _gce_provider(options: BackupOptions) -> Any:
+    with _sdk_required():
+        from adapters.snapshots.gcp_compute import GceSnapshotProvider
+    return GceSnapshotProvider(options.gcp_project or "", options.gcp_zone)
+
+
+def _snapshot_request(options: BackupOptions, destination: Destination) -> SnapshotRequest:
+    return SnapshotRequest(
+        server_name=options.server_name,
+        prefix=destination.prefix,
+        cloud_provider=options.cloud_provider,
+        instance=options.snapshot_instance,
+        disks=tuple(options.snapshot_disks),
+        gcp_project=options.gcp_project,
+        gcp_zone=options.gcp_zone,
+        azure_subscription_id=options.azure_subscription_id,
+        azure_resource_group=options.azure_resource_group,
+        immediate_checkpoint=options.immediate_checkpoint,
+        backup_name=options.backup_name,
     )
 
 
@@ -133,7 +193,26 @@ class Container(containers.DeclarativeContainer):
     request = providers.Factory(_request, options, destination, max_archive_size)
     check_connectivity = providers.Callable(services.check_connectivity, object_store)
     take_backup = providers.Callable(services.take_backup, request, deps)
-    take_snapshot_backup = providers.Callable(_unsupported("snapshot backup (--snapshot-*)"))
+    snapshot_provider = providers.Selector(
+        providers.Callable(lambda o: o.cloud_provider, options),
+        **{
+            "aws-s3": providers.Singleton(_ec2_provider, options, log),
+            "azure-blob-storage": providers.Singleton(_azure_provider, options),
+            "google-cloud-storage": providers.Singleton(_gce_provider, options),
+        },
+    )
+    mounts = providers.Singleton(FindmntMountInspector)
+    snapshot_deps = providers.Factory(
+        SnapshotDeps,
+        postgres=postgres,
+        store=object_store,
+        provider=snapshot_provider.provider,  # built lazily, after PostgreSQL answered
+        mounts=mounts,
+        clock=clock,
+        log=log,
+    )
+    snapshot_request = providers.Factory(_snapshot_request, options, destination)
+    take_snapshot_backup = providers.Callable(take_snapshot_backup, snapshot_request, snapshot_deps)
 
 
 def make_container(options: BackupOptions, env: Mapping[str, str], stderr: TextIO) -> Container:

@@ -1,0 +1,139 @@
+"""Snapshot backups' value objects and pure rules: options, disks, names and snapshots_info."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.errors import InvalidInput
+from domain.model import BackupId
+
+# Which snapshot provider --cloud-provider implies, and the option each one needs on top of
+# the instance and the disks (barman lists missing options by attribute name, in this order).
+PROVIDER_OF = {"aws-s3": "aws", "azure-blob-storage": "azure", "google-cloud-storage": "gcp"}
+_EXTRA_REQUIRED = {"aws": (), "azure": ("azure_resource_group",), "gcp": ("gcp_zone",)}
+
+
+@dataclass(frozen=True)
+class Mount:
+    """Where a disk is mounted on this host, as findmnt reports it."""
+
+    point: str
+    options: str
+
+
+@dataclass(frozen=True)
+class AttachedDisk:
+    """A disk attached to the instance, as named on the command line.
+
+    `devices` are the host paths to hand to findmnt, in order; `problem` says why the disk
+    cannot be resolved on this host at all (e.g. an AWS root volume).
+    """
+
+    name: str
+    devices: tuple[str, ...]
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class TakenSnapshot:
+    """One snapshot made; `fields` are the provider's snapshots_info keys, in barman's order."""
+
+    disk: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SnapshotSet:
+    """Every snapshot of one backup, with the provider-level keys of snapshots_info."""
+
+    provider: str
+    provider_info: dict[str, Any]
+    snapshots: tuple[TakenSnapshot, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SnapshotRequest:
+    """What the snapshot use case needs from the options."""
+
+    server_name: str
+    prefix: str
+    cloud_provider: str
+    instance: str | None
+    disks: tuple[str, ...]
+    gcp_project: str | None = None
+    gcp_zone: str | None = None
+    azure_subscription_id: str | None = None
+    azure_resource_group: str | None = None
+    immediate_checkpoint: bool = False
+    backup_name: str | None = None
+
+    @property
+    def provider(self) -> str:
+        return PROVIDER_OF[self.cloud_provider]
+
+    def check_provider_options(self) -> None:
+        """What barman checks while building the provider interface (exit 4)."""
+        if self.provider == "gcp" and self.gcp_project is None:
+            raise InvalidInput(
+                "--gcp-project option must be set for snapshot backups "
+                "when cloud provider is google-cloud-storage"
+            )
+        if self.provider == "azure" and self.azure_subscription_id is None:
+            raise InvalidInput(
+                "--azure-subscription-id option must be set for snapshot backups "
+                "when cloud provider is azure-blob-storage"
+            )
+
+    def check_complete(self) -> None:
+        values = {
+            "snapshot_disks": self.disks,
+            "snapshot_instance": self.instance,
+            "gcp_zone": self.gcp_zone,
+            "azure_resource_group": self.azure_resource_group,
+        }
+        required = ("snapshot_disks", "snapshot_instance", *_EXTRA_REQUIRED[self.provider])
+        missing = [name for name in required if not values[name]]
+        if missing:
+            raise InvalidInput(
+                f"Incomplete options for snapshot backup - missing: {', '.join(missing)}"
+            )
+
+
+def snapshot_name(disk: str, backup_id: BackupId) -> str:
+    """`<disk>-<backup id lower-cased>`: barman 3.20's delete refuses any other name."""
+    return f"{disk}-{backup_id.value.lower()}"
+
+
+def parse_findmnt(output: str) -> Mount | None:
+    """findmnt -o TARGET,OPTIONS -n: nothing = not mounted; two fields; anything else fails."""
+    fields = output.split()
+    if not fields:
+        return None
+    if len(fields) != 2:
+        raise ValueError(f"Unexpected findmnt output: {output.strip()}")
+    return Mount(point=fields[0], options=fields[1])
+
+
+def snapshots_info(taken: SnapshotSet, mounts: dict[str, Mount]) -> dict[str, Any]:
+    """The backup.info literal barman's readers load: provider, provider_info, snapshots."""
+    return {
+        "provider": taken.provider,
+        "provider_info": dict(taken.provider_info),
+        "snapshots": [
+            {
+                "mount": {
+                    "mount_options": mounts[snap.disk].options,
+                    "mount_point": mounts[snap.disk].point,
+                },
+                "provider": dict(snap.fields),
+            }
+            for snap in taken.snapshots
+        ],
+    }
+
+
+def is_within(path: str, mount_point: str) -> bool:
+    if mount_point == "/":
+        return path.startswith("/")
+    return path == mount_point or path.startswith(mount_point.rstrip("/") + "/")
