@@ -14,7 +14,8 @@ import pytest
 
 from tests.support.moto_server import Destination, MotoServer
 from tests.support.oracle import Oracle, ensure_oracle
-from tests.support.pgcluster import PgCluster, chown_to_postgres
+from tests.support.pgbins import bindir_for
+from tests.support.pgcluster import DEFAULT_BINDIR, PgCluster, chown_to_postgres
 
 TABLESPACE = "e2e_ts"
 
@@ -62,10 +63,19 @@ def dest(moto: MotoServer) -> Destination:
 
 
 @pytest.fixture
-def source(workdir: Path, dest: Destination, oracle: Oracle) -> Iterator[PgCluster]:
+def source_bindir(request: pytest.FixtureRequest) -> Path:
+    """$PG_BINDIR or PG 15, unless a test parametrizes it (indirect) with a major, 13 to 18."""
+    major = getattr(request, "param", None)
+    return DEFAULT_BINDIR if major is None else bindir_for(major)
+
+
+@pytest.fixture
+def source(
+    workdir: Path, dest: Destination, oracle: Oracle, source_bindir: Path
+) -> Iterator[PgCluster]:
     """A running cluster archiving WAL with the real barman-cloud-wal-archive, with a tablespace,
     a table in it, and pgbench tables at scale 2."""
-    cluster = PgCluster(workdir / "source")  # bindir: $PG_BINDIR or PG 15
+    cluster = PgCluster(workdir / "source", source_bindir)
     cluster.initdb()
     cluster.configure(
         wal_level="replica",

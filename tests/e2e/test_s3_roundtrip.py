@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.moto_server import Destination, aws_env
 from tests.support.oracle import Oracle
+from tests.support.pgbins import MAJORS
 from tests.support.pgcluster import PgCluster
 
 pytestmark = pytest.mark.e2e
@@ -164,7 +165,10 @@ def test_split_archives(backup_cmd, source, dest, oracle, workdir, tablespace):
         restored.stop()
 
 
-def test_backup_under_write_load(backup_cmd, source, dest, oracle, workdir, tablespace):
+@pytest.mark.parametrize("source_bindir", MAJORS, indirect=True, ids=lambda m: f"pg{m}")
+def test_backup_under_write_load(request, backup_cmd, source, dest, oracle, workdir, tablespace):
+    major = request.node.callspec.params["source_bindir"]
+    assert int(source.scalar("SHOW server_version_num")) // 10000 == major
     source.start_load(clients=2)
     time.sleep(3)
     take_backup(backup_cmd, source, dest, "--lz4")

@@ -19,7 +19,7 @@ CLIENT_BINDIR = Path(os.environ.get("PG_CLIENT_BINDIR", str(DEBIAN_BINDIR)))
 
 def recorded_file() -> Path:
     """Where .ci/install-pg lists the bindirs (same directory rule as the script)."""
-    if root := os.environ.get("PG_ROOT"):
+    if root := os.environ.get("EMBEDDED_PG_DIR"):
         return Path(root) / "bindirs"
     if _others_can_traverse(REPO):
         return REPO / ".cache" / "pg" / "bindirs"
