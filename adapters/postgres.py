@@ -245,10 +245,13 @@ class PsycopgPostgres:
         return BackupStart(lsn=Lsn.parse(lsn), time=time, timeline=int(timeline))
 
     def keepalive(self) -> None:
+        """SELECT 1; may run from the heartbeat thread (psycopg serializes use of a connection)."""
         try:
             self._connection().execute("SELECT 1")
-        except psycopg.Error:
+        except (psycopg.OperationalError, psycopg.InterfaceError):
             raise PostgresConnectionError(LOST) from None
+        except psycopg.Error as exc:  # the session is still there: barman ignores these
+            raise PostgresError(f"keepalive: {self._scrub(exc)}") from None
 
     def stop_backup(self) -> BackupStop:
         what = f"Error issuing {'pg_backup_stop' if self._pg15 else 'pg_stop_backup'} command"

@@ -30,7 +30,7 @@ class BackupRequest:
     jobs: int = 2
     immediate_checkpoint: bool = False
     backup_name: str | None = None
-    keepalive_interval: int = 60
+    keepalive_interval: float = 60
 
 
 @dataclass
@@ -121,8 +121,10 @@ def take_backup(request: BackupRequest, deps: BackupDeps) -> BackupInfo:
     )
     stopped = False
     try:
+        streamer.start_keepalive()
         store.put(info_key, metadata.render(backup_info).encode())
         streamer.stream_plan(plan)
+        streamer.stop_keepalive()
         log.info("backup.stopping", backup_id=str(backup_id))
         stop = pg.stop_backup()
         stopped = True

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain import layout
 from domain.errors import SourceReadError
+from domain.keepalive import KeepaliveTicker
 from domain.model import FileKind, Member
 from domain.plan import PG_CONTROL, ArchiveSpec, BackupPlan
 from domain.ports import ArchiveWriter
@@ -26,20 +27,34 @@ class ArchiveStreamer:
         prefix: str,
         compression: str | None,
         max_archive_size: int,
-        keepalive_interval: int,
+        keepalive_interval: float,
     ) -> None:
         self._deps = deps
         self._prefix = prefix
         self._compression = compression
         self._limit = max_archive_size
-        self._keepalive_interval = keepalive_interval
-        self._last_keepalive = deps.clock.monotonic()
+        postgres = deps.postgres
+        self._keepalive = KeepaliveTicker(
+            postgres.keepalive if postgres else _no_session,
+            keepalive_interval if postgres else 0,
+            deps.log,
+        )
         self._open: dict[str, ArchiveWriter] = {}
         self._parts: dict[str, int] = {}
         self._copy_time: dict[str, float] = {}
         self._data_root: str | None = None
         self._data_gid = 0
         self._data_uid = 0
+
+    # -- the PostgreSQL heartbeat (barman 3.20: from just after the start to before the stop) --
+    def start_keepalive(self) -> None:
+        self._keepalive.start()
+        self._keepalive.check()
+
+    def stop_keepalive(self) -> None:
+        """Before the stop: no heartbeat may overlap it; raise if the session was lost."""
+        self._keepalive.stop()
+        self._keepalive.check()
 
     # -- the plan ---------------------------------------------------------------------------
     def stream_plan(self, plan: BackupPlan) -> None:
@@ -91,21 +106,13 @@ class ArchiveStreamer:
         return writer
 
     def _add(self, base: str, member: Member) -> None:
-        self._tick()
+        self._keepalive.check()
         self._writer(base).add(member)
         if getattr(member, "kind", None) is FileKind.FILE:
             self._deps.progress.advance(member.size)  # type: ignore[union-attr]
 
-    def _tick(self) -> None:
-        """Keep the backup's PostgreSQL session alive while the archives stream."""
-        if self._keepalive_interval <= 0:
-            return
-        now = self._deps.clock.monotonic()
-        if now - self._last_keepalive >= self._keepalive_interval:
-            self._last_keepalive = now
-            self._deps.postgres.keepalive()
-
     def _close(self, base: str) -> None:
+        self._keepalive.check()  # a lost session: abort this archive rather than complete it
         writer = self._open.pop(base, None)
         if writer is not None:
             result = writer.close()
@@ -124,6 +131,7 @@ class ArchiveStreamer:
         self._deps.sink.close()
 
     def abort_all(self) -> None:
+        self._keepalive.stop()
         for base in list(self._open):
             writer = self._open.pop(base)
             writer.abort()
@@ -141,6 +149,10 @@ class ArchiveStreamer:
             "copy_time": round(sum(items.values()), 6),
             "serialized_copy_time": round(sum(items.values()), 6),
         }
+
+
+def _no_session() -> None:
+    """Hook mode relays a finished barman backup: there is no session to keep alive."""
 
 
 __all__ = ["ArchiveStreamer", "ArchiveSpec"]
