@@ -21,13 +21,6 @@ from domain.snapshots import SnapshotRequest
 from domain.splitting import capped, chunk_size
 
 
-def _unsupported(what: str) -> Any:
-    def build(*_args: Any, **_kwargs: Any) -> Any:
-        raise InvalidInput(f"{what} is not available in this release yet")
-
-    return build
-
-
 def _s3_store(options: BackupOptions, destination: Destination, log: Any) -> Any:
     from adapters.object_stores.s3 import S3ObjectStore
     from adapters.sse import check_s3_encryption_options, load_sse_customer_key
@@ -44,6 +37,40 @@ def _s3_store(options: BackupOptions, destination: Destination, log: Any) -> Any
         sse_kms_key_id=options.sse_kms_key_id,
         sse_customer_key=key,
         tags=options.tags,
+        log=log,
+    )
+
+
+def _azure_store(
+    options: BackupOptions, destination: Destination, env: Mapping[str, str], log: Any
+) -> Any:
+    from adapters.object_stores.azure_blob import AzureBlobObjectStore
+    from adapters.object_stores.azure_credentials import container_client
+
+    client = container_client(destination, env, log, azure_credential=options.azure_credential)
+    return AzureBlobObjectStore(
+        client,
+        prefix=destination.prefix,
+        encryption_scope=options.encryption_scope,
+        tags=options.tags,
+        log=log,
+    )
+
+
+def _gcs_store(
+    options: BackupOptions, destination: Destination, env: Mapping[str, str], log: Any
+) -> Any:
+    from adapters.object_stores.gcs import GcsObjectStore
+
+    if options.kms_key_name and options.snapshot_instance:
+        raise InvalidInput("KMS key cannot be specified for snapshot backups")
+    universe = env.get("GOOGLE_CLOUD_UNIVERSE_DOMAIN")  # barman's only GCS variable
+    return GcsObjectStore(
+        destination.bucket,
+        prefix=destination.prefix,
+        kms_key_name=options.kms_key_name,
+        tags=options.tags,
+        client_options={"universe_domain": universe} if universe else None,
         log=log,
     )
 
@@ -160,8 +187,8 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(lambda o: o.cloud_provider, options),
         **{
             "aws-s3": providers.Singleton(_s3_store, options, destination, log),
-            "azure-blob-storage": providers.Singleton(_unsupported("azure-blob-storage")),
-            "google-cloud-storage": providers.Singleton(_unsupported("google-cloud-storage")),
+            "azure-blob-storage": providers.Singleton(_azure_store, options, destination, env, log),
+            "google-cloud-storage": providers.Singleton(_gcs_store, options, destination, env, log),
         },
     )
     postgres = providers.Resource(_postgres, options, log)

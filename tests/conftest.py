@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +34,21 @@ def _no_network_in_unit_tests(request: pytest.FixtureRequest, monkeypatch: pytes
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Any]:
+    """Azurite's blob service (npm) on 127.0.0.1 and a free port, for the whole session."""
+    from tests.support.azurite import Azurite
+
+    with Azurite() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fake_gcs() -> Iterator[Any]:
+    """fake-gcs-server (from its PyPI wheel) on 127.0.0.1 and a free port, for the whole session."""
+    from tests.support.fake_gcs import FakeGcs
+
+    with FakeGcs() as server:
+        yield server

@@ -67,3 +67,15 @@ def s3_bucket(s3_admin: Any) -> str:
     name = f"contract-{uuid.uuid4().hex[:20]}"
     s3_admin.create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def azure_container(azurite: Any) -> str:
+    """A fresh, empty container for one test."""
+    return str(azurite.create_container())
+
+
+@pytest.fixture
+def gcs_bucket(fake_gcs: Any) -> str:
+    """A fresh, empty bucket for one test."""
+    return str(fake_gcs.create_bucket())

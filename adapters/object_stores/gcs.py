@@ -1,0 +1,194 @@
+"""GcsObjectStore: the ObjectStore port on a Google Cloud Storage bucket (or fake-gcs-server)."""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from google.api_core.exceptions import (
+    Forbidden,
+    GoogleAPICallError,
+    GoogleAPIError,
+    NotFound,
+    RetryError,
+    Unauthorized,
+)
+from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
+from google.cloud.storage import Blob, Bucket, Client
+from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
+from google.cloud.storage.retry import DEFAULT_RETRY
+
+from domain.errors import (
+    BackupError,
+    BucketNotFound,
+    CloudConnectionError,
+    InvalidInput,
+    StorageError,
+)
+from domain.ports import Log
+from domain.splitting import ChunkPolicy
+
+from .gcs_upload import GcsResumableUpload
+from .null_log import NullLog
+
+# barman 3.20's XML multipart limits; we stream the parts through one resumable upload instead
+GCS_CHUNK_POLICY = ChunkPolicy(min_chunk=5 << 20, max_chunks=10_000)
+SDK_ERRORS = (
+    GoogleAPIError,
+    GoogleAuthError,
+    requests.RequestException,
+    InvalidResponse,
+    DataCorruption,
+)
+CHECK = "bucket check"
+
+
+class GcsObjectStore:
+    """One bucket; tags become custom metadata and --kms-key-name goes on every object."""
+
+    chunk_policy = GCS_CHUNK_POLICY
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        kms_key_name: str | None = None,
+        tags: list[tuple[str, str]] | None = None,
+        client_options: dict[str, Any] | None = None,
+        credentials: Any = None,
+        project: str | None = None,
+        retry: Any = DEFAULT_RETRY,
+        log: Log | None = None,
+    ) -> None:
+        self.bucket_name = bucket
+        self.prefix = prefix
+        self.kms_key_name = kms_key_name
+        self.metadata = dict(tags) if tags else None
+        self.retry = retry
+        self._client_args: dict[str, Any] = {
+            "client_options": client_options,
+            "credentials": credentials,
+            "project": project,
+        }
+        self._log: Log = log or NullLog()
+        self._client: Client | None = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def description(self) -> str:
+        return f"gs://{self.bucket_name}"
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            with self._client_lock, self.translated("client creation"):
+                if self._client is None:
+                    self._client = Client(**self._client_args)
+        return self._client
+
+    @property
+    def bucket(self) -> Bucket:
+        return self.client.bucket(self.bucket_name)
+
+    def blob(self, key: str) -> Blob:
+        blob = self.bucket.blob(key, kms_key_name=self.kms_key_name)
+        if self.metadata:
+            blob.metadata = dict(self.metadata)
+        return blob
+
+    def sdk_error(self, exc: BaseException, what: str, missing: str = "bucket") -> BackupError:
+        """The domain error for `exc`; `missing` says what a 404 means for this call."""
+        if isinstance(exc, DefaultCredentialsError):
+            return InvalidInput(_line(exc))  # barman: raised while building the client, exit 4
+        if isinstance(
+            exc, (RetryError, requests.ConnectionError, requests.Timeout, GoogleAuthError)
+        ):
+            return CloudConnectionError(
+                f"Can't connect to cloud provider: {self.description}: {what}: {_line(exc)}"
+            )
+        if isinstance(exc, (Unauthorized, Forbidden)):
+            return CloudConnectionError(f"{self.description}: {what} refused: {_line(exc)}")
+        if missing == "bucket" and _status(exc) == 404:
+            return BucketNotFound(f"Bucket {self.bucket_name} does not exist")
+        return StorageError(f"{self.description}: {what} failed: {_line(exc)}")
+
+    @contextmanager
+    def translated(self, what: str, missing: str = "bucket") -> Iterator[None]:
+        try:
+            yield
+        except SDK_ERRORS as exc:
+            raise self.sdk_error(exc, what, missing) from exc
+
+    def check(self) -> None:
+        # barman: bucket.exists(); False -> 1, any API error (403, retries exhausted) -> 2
+        try:
+            found = self.bucket.exists(retry=self.retry)
+        except GoogleAPIError as exc:
+            raise CloudConnectionError(
+                f"Can't connect to cloud provider: {self.description}: {_line(exc)}"
+            ) from exc
+        except SDK_ERRORS as exc:
+            raise self.sdk_error(exc, CHECK) from exc
+        if not found:
+            raise BucketNotFound(f"Bucket {self.bucket_name} does not exist")
+
+    def bucket_exists(self) -> bool:
+        with self.translated(CHECK):
+            return bool(self.bucket.exists(retry=self.retry))
+
+    def create_bucket(self) -> None:
+        with self.translated("bucket creation"):
+            self.client.create_bucket(self.bucket_name, retry=self.retry)
+
+    def exists(self, key: str) -> bool:
+        with self.translated(f"existence check of '{key}'", missing="key"):
+            return bool(self.bucket.blob(key).exists(retry=self.retry))
+
+    def put(self, key: str, data: bytes) -> None:
+        with self.translated(f"upload of '{key}'"):
+            self.blob(key).upload_from_string(
+                bytes(data), content_type="application/octet-stream", retry=self.retry
+            )
+        self._log.debug("gcs.put", key=key, size=len(data))
+
+    def get(self, key: str) -> bytes:
+        with self.translated(f"download of '{key}'", missing="key"):
+            return bytes(self.bucket.blob(key).download_as_bytes(retry=self.retry))
+
+    def list(self, prefix: str) -> builtins.list[str]:
+        with self.translated(f"listing of '{prefix}'"):
+            blobs = self.client.list_blobs(self.bucket_name, prefix=prefix, retry=self.retry)
+            return [blob.name for blob in blobs]
+
+    def delete(self, keys: builtins.list[str]) -> None:
+        for key in keys:
+            try:
+                self.bucket.blob(key).delete(retry=self.retry)
+            except NotFound:
+                continue
+            except SDK_ERRORS as exc:
+                raise self.sdk_error(exc, f"deletion of '{key}'") from exc
+
+    def start_multipart(self, key: str) -> GcsResumableUpload:
+        return GcsResumableUpload(self, key, self._log)
+
+    def open_multiparts(self, prefix: str) -> builtins.list[str]:
+        """GCS cannot list resumable upload sessions; unfinished ones never become objects."""
+        return []
+
+
+def _status(exc: BaseException) -> int | None:
+    if isinstance(exc, GoogleAPICallError):
+        return exc.code
+    if isinstance(exc, InvalidResponse):
+        return getattr(exc.response, "status_code", None)
+    return None
+
+
+def _line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,13 @@
+"""NullLog: the Log port doing nothing, for stores built without a logger (tests, embedding)."""
+
+from typing import Any
+
+
+class NullLog:
+    def debug(self, event: str, **fields: Any) -> None: ...
+
+    def info(self, event: str, **fields: Any) -> None: ...
+
+    def warning(self, event: str, **fields: Any) -> None: ...
+
+    def error(self, event: str, **fields: Any) -> None: ...
