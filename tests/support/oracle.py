@@ -11,6 +11,7 @@ from pathlib import Path
 from tests.support.moto_server import AWS_ENV, Destination
 
 BARMAN_VERSION = "3.19.1"
+BARMAN_VERSION_320 = "3.20.1"
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO / ".ci" / "install-oracle"
 TOOLS = (
@@ -62,6 +63,22 @@ def ensure_oracle(root: Path | None = None) -> Oracle:
         subprocess.run(
             ["bash", str(INSTALL_SCRIPT)],
             env={**os.environ, "ORACLE_DIR": str(root), "BARMAN_VERSION": BARMAN_VERSION},
+            check=True,
+        )
+    return Oracle(root)
+
+
+def ensure_oracle_320() -> Oracle:
+    """barman 3.20.1 (restores .tar.zst, speaks SSE-C), built by .ci/install-oracle-320.
+
+    Its Python (>= 3.12, from pyenv) may sit under /root: run these tools as root only, never
+    from archive_command / restore_command (the 3.19.1 oracle serves those).
+    """
+    root = Path(os.environ.get("ORACLE_DIR_320") or REPO / ".cache" / f"oracle-{BARMAN_VERSION_320}")
+    if not (root / "bin" / "barman-cloud-backup").exists():
+        subprocess.run(
+            ["bash", str(REPO / ".ci" / "install-oracle-320")],
+            env={**os.environ, "ORACLE_DIR_320": str(root)},
             check=True,
         )
     return Oracle(root)
