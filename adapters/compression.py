@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import bz2
 import os
 from collections.abc import Callable
 from typing import Protocol
 
+from adapters.parallel_codecs import ParallelBzip2Writer, ParallelLz4Writer
 from domain.errors import InvalidInput
 
 
@@ -85,8 +85,7 @@ def _gzip(raw: ByteSink) -> StreamWriter:
 
 
 def _bzip2(raw: ByteSink) -> StreamWriter:
-    c = bz2.BZ2Compressor(9)
-    return _ChunkCodec(raw, c.compress, c.flush)
+    return ParallelBzip2Writer(raw, _threads())
 
 
 def _snappy(raw: ByteSink) -> StreamWriter:
@@ -99,14 +98,7 @@ def _snappy(raw: ByteSink) -> StreamWriter:
 
 
 def _lz4(raw: ByteSink) -> StreamWriter:
-    import lz4.frame
-
-    c = lz4.frame.LZ4FrameCompressor(
-        block_size=lz4.frame.BLOCKSIZE_MAX64KB, block_linked=True, content_checksum=False
-    )
-    header = c.begin()
-    raw.write(header)
-    return _ChunkCodec(raw, c.compress, c.flush)
+    return ParallelLz4Writer(raw, _threads())
 
 
 def _zstd(raw: ByteSink) -> StreamWriter:
