@@ -159,9 +159,11 @@ def test_unexpected_errors_exit_4_without_traceback(run):
     assert "Barman cloud backup exception: something odd" in run.err.getvalue()
 
 
-def test_providers_not_built_yet_fail_clearly(run):
-    assert main(["--cloud-provider", "azure-blob-storage", "https://a.blob.core.windows.net/c", SERVER],
-                {}, run.out, run.err) in (0, 1, 2, 4)
+def test_azure_emulator_url_without_connection_string_exits_4_on_one_line(run):
+    argv = ["--cloud-provider", "azure-blob-storage", "http://127.0.0.1:1/acct/cont/p", SERVER, "-t"]
+    assert main(argv, {}, run.out, run.err) == 4
+    err = run.err.getvalue().strip().splitlines()
+    assert len(err) == 1 and "connection string" in err[0].lower()
     assert "Traceback" not in run.err.getvalue()
 
 
