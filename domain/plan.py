@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -122,15 +123,21 @@ def tablespace_spec(tablespace: Tablespace, major: str) -> ArchiveSpec:
     )
 
 
+def data_excludes(tablespaces: Iterable[Tablespace], pgdata: str) -> tuple[str, ...]:
+    """PGDATA's exclusions: each tablespace's link, and any tablespace located inside `pgdata`."""
+    excludes = list(PGDATA_EXCLUDES) + list(GENERIC_EXCLUDES)
+    for ts in tablespaces:
+        excludes.append(f"/pg_tblspc/{ts.oid}")
+        if is_inside(ts.location, pgdata):
+            rel = posixpath.relpath(posixpath.normpath(ts.location), pgdata)
+            excludes.append(f"/{rel}")
+    return tuple(excludes)
+
+
 def make_plan(info: ServerInfo) -> BackupPlan:
     """What to archive for this server: each tablespace, then PGDATA, then outside configs."""
-    excludes = list(PGDATA_EXCLUDES) + list(GENERIC_EXCLUDES)
-    for ts in info.tablespaces:
-        excludes.append(f"/pg_tblspc/{ts.oid}")
-        if is_inside(ts.location, info.pgdata):
-            rel = posixpath.relpath(posixpath.normpath(ts.location), info.pgdata)
-            excludes.append(f"/{rel}")
-    data = ArchiveSpec(base=DATA_ARCHIVE, root=info.pgdata, excludes=tuple(excludes))
+    excludes = data_excludes(info.tablespaces, info.pgdata)
+    data = ArchiveSpec(base=DATA_ARCHIVE, root=info.pgdata, excludes=excludes)
     externals: list[tuple[str, bool]] = []
     # A missing ident_file is tolerated; a missing config_file or hba_file fails the backup.
     for path, required in (

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from domain import layout
 from domain.errors import SourceReadError
 from domain.keepalive import KeepaliveTicker
 from domain.model import FileKind, Member
 from domain.plan import PG_CONTROL, ArchiveSpec, BackupPlan
-from domain.ports import ArchiveWriter
+from domain.ports import ArchiveSink, ArchiveWriter, Clock, FileTree, Log, PostgresServer, Progress
 from domain.splitting import must_roll
 
-if TYPE_CHECKING:
-    from domain.services import BackupDeps
+
+class StreamDeps(Protocol):
+    """What the streamer uses; a relayed barman backup (hook mode) has no PostgreSQL session."""
+
+    files: FileTree
+    sink: ArchiveSink
+    clock: Clock
+    log: Log
+    progress: Progress
+
+    @property
+    def postgres(self) -> PostgresServer | None: ...
 
 
 class ArchiveStreamer:
@@ -23,7 +33,7 @@ class ArchiveStreamer:
 
     def __init__(
         self,
-        deps: BackupDeps,
+        deps: StreamDeps,
         prefix: str,
         compression: str | None,
         max_archive_size: int,

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from domain.errors import BackupError, Interrupted
 from domain.exit_codes import ExitCode
 from domain.options import BackupOptions, parse_tags_csv
+from entrypoints.hook import is_hook, run_hook
 from entrypoints.parser import ParserExit, build_parser
 
 
@@ -100,14 +101,12 @@ def _debug_traceback(log: Any, options: BackupOptions) -> None:
 
 def _run(container: Any, options: BackupOptions, env: Mapping[str, str]) -> ExitCode:
     options.check()
-    if "BARMAN_HOOK" in env and "BARMAN_PHASE" in env:
-        from entrypoints.hook import run_hook
-
-        return run_hook(container, options, env)
     container.object_store()  # URL and credential errors surface here, before -t (exit 4)
-    if options.test:
+    if options.test:  # -t wins over hook mode, as in barman
         container.check_connectivity()
         return ExitCode.OK
+    if is_hook(env):
+        return run_hook(container, options, env)
     if options.snapshot_mode:
         container.take_snapshot_backup()
     else:

@@ -12,7 +12,7 @@ from adapters.filetree import LocalFileTree
 from adapters.mounts import FindmntMountInspector
 from adapters.system import NullProgress, SystemClock, TerminalProgress, make_logger
 from adapters.tar_sink import TarArchiveSink
-from domain import services
+from domain import relay, services
 from domain.destination import Destination, parse_destination
 from domain.errors import BackupFailed, InvalidInput
 from domain.options import BackupOptions
@@ -157,6 +157,19 @@ def _progress(stream: TextIO, options: BackupOptions) -> Any:
     return TerminalProgress(stream)
 
 
+def _relay_request(
+    options: BackupOptions, destination: Destination, limit: int, **hook: Any
+) -> relay.RelayRequest:
+    """Hook mode: the options plus barman's backup dir, id and backup.info bytes (from hook.py)."""
+    return relay.RelayRequest(
+        server_name=options.server_name,
+        prefix=destination.prefix,
+        compression=options.compression,
+        max_archive_size=limit,
+        **hook,
+    )
+
+
 def _request(options: BackupOptions, destination: Destination, limit: int) -> services.BackupRequest:
     return services.BackupRequest(
         server_name=options.server_name,
@@ -240,6 +253,17 @@ class Container(containers.DeclarativeContainer):
     )
     snapshot_request = providers.Factory(_snapshot_request, options, destination)
     take_snapshot_backup = providers.Callable(take_snapshot_backup, snapshot_request, snapshot_deps)
+    relay_deps = providers.Factory(
+        relay.RelayDeps,
+        files=files,
+        sink=sink,
+        store=object_store,
+        clock=clock,
+        log=log,
+        progress=progress,
+    )
+    relay_request = providers.Factory(_relay_request, options, destination, max_archive_size)
+    relay_backup = providers.Callable(relay.relay_backup, deps=relay_deps)
 
 
 def make_container(options: BackupOptions, env: Mapping[str, str], stderr: TextIO) -> Container:

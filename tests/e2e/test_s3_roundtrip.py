@@ -21,7 +21,7 @@ import pytest
 from tests.support.moto_server import Destination, aws_env
 from tests.support.oracle import Oracle
 from tests.support.pgbins import MAJORS
-from tests.support.pgcluster import PgCluster
+from tests.support.pgcluster import PgCluster, chown_to_postgres
 
 pytestmark = pytest.mark.e2e
 
@@ -109,6 +109,9 @@ def restore_and_recover(
     )
     assert os.readlink(pgdata / "pg_tblspc" / str(ts_oid(source, tablespace))) == str(ts_dir)
     assert any(ts_dir.glob("PG_*")), "tablespace not restored into its new location"
+    # A restore run as root keeps the archive's owners: a barman backup relayed by the hook was
+    # written by barman's own OS user (root here), which PostgreSQL would refuse to open.
+    chown_to_postgres(ts_dir)
     cluster = PgCluster(workdir / "restored", bindir=source.bindir, pgdata=pgdata)
     restore_command = oracle.shell_command("barman-cloud-wal-restore", dest, "%f", "%p")
     return cluster.recover(restore_command, immediate=immediate)

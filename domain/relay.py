@@ -1,0 +1,129 @@
+"""Relay use case (barman hook mode): upload a backup barman already took, laid out as a live one."""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from dataclasses import dataclass
+
+from domain import layout
+from domain.errors import BackupFailed, Interrupted, InvalidInput
+from domain.layout import DATA_ARCHIVE
+from domain.model import BackupId, Tablespace
+from domain.plan import ArchiveSpec, BackupPlan, data_excludes, tablespace_spec
+from domain.ports import ArchiveSink, Clock, FileTree, Log, ObjectStore, Progress
+from domain.services import _first_line
+from domain.streaming import ArchiveStreamer
+
+
+@dataclass(frozen=True)
+class RelayRequest:
+    """One finished barman backup: its directory, id and backup.info bytes, and where it goes."""
+
+    server_name: str
+    prefix: str
+    backup_id: str
+    backup_dir: str
+    backup_info: bytes
+    compression: str | None
+    max_archive_size: int
+
+
+@dataclass
+class RelayDeps:
+    files: FileTree
+    sink: ArchiveSink
+    store: ObjectStore
+    clock: Clock
+    log: Log
+    progress: Progress
+    postgres: None = None  # hook mode never connects to PostgreSQL
+
+
+@dataclass(frozen=True)
+class BarmanBackup:
+    """The four backup.info fields the relay needs; barman's other keys are carried, not read."""
+
+    version: int
+    pgdata: str
+    tablespaces: tuple[Tablespace, ...]
+    compression: str | None
+
+    @property
+    def major(self) -> str:
+        """PG_<major>_ of the tablespace directories: `16`, or `9.6` before version 10."""
+        major = self.version // 10000
+        return str(major) if major >= 10 else f"{major}.{self.version // 100 % 100}"
+
+
+def read_backup_info(data: bytes) -> BarmanBackup:
+    """Parse barman's local backup.info tolerantly: it holds keys our cloud format never writes."""
+    values: dict[str, str] = {}
+    for raw in data.decode("utf-8", errors="replace").splitlines():
+        if not raw.strip() or raw.strip().startswith("#"):
+            continue
+        key, sep, value = raw.partition("=")
+        if not sep:
+            raise InvalidInput(f"invalid line {raw.strip()!r} in backup.info")
+        values[key.strip()] = value.strip()
+    try:
+        version = int(values["version"])
+        pgdata = values["pgdata"]
+        raw_ts = values.get("tablespaces", "None")
+        tablespaces = ast.literal_eval(raw_ts) if raw_ts != "None" else None
+        spaces = tuple(Tablespace(str(n), int(o), str(loc)) for n, o, loc in tablespaces or ())
+    except (KeyError, ValueError, TypeError, SyntaxError) as exc:
+        raise InvalidInput(f"backup.info lacks a valid version, pgdata or tablespaces: {exc}") from exc
+    compression = values.get("compression", "None")
+    return BarmanBackup(version, pgdata, spaces, None if compression == "None" else compression)
+
+
+def relay_plan(backup: BarmanBackup, backup_dir: str, files: FileTree) -> BackupPlan:
+    """Barman's copy: `<dir>/<oid>` per tablespace (a missing one is skipped), then `<dir>/data`."""
+    specs = []
+    for ts in backup.tablespaces:
+        root = posixpath.join(backup_dir, str(ts.oid))
+        if files.entry(root, str(ts.oid)) is not None:
+            specs.append(tablespace_spec(Tablespace(ts.name, ts.oid, root), backup.major))
+    # Tablespaces inside the original PGDATA are found from backup.info's pgdata, as barman does.
+    excludes = data_excludes(backup.tablespaces, backup.pgdata)
+    data = ArchiveSpec(DATA_ARCHIVE, posixpath.join(backup_dir, "data"), excludes)
+    return BackupPlan(tablespaces=tuple(specs), data=data, external_configs=())
+
+
+def relay_backup(request: RelayRequest, deps: RelayDeps) -> None:
+    """Check the store, stream the archives, then upload barman's backup.info unchanged, last."""
+    backup = read_backup_info(request.backup_info)
+    if backup.compression is not None:
+        raise InvalidInput(
+            "Compressed backups are not supported when running as a hook script "
+            f"(backup.info compression={backup.compression}); use an uncompressed barman backup"
+        )
+    try:
+        backup_id = BackupId(request.backup_id)
+    except ValueError as exc:
+        raise InvalidInput(f"BARMAN_BACKUP_ID is {request.backup_id!r}, not a barman backup id") from exc
+    deps.store.check()
+    plan = relay_plan(backup, request.backup_dir, deps.files)
+    prefix = layout.backup_prefix(request.prefix, request.server_name, backup_id)
+    deps.log.info("relay.starting", backup_id=str(backup_id), backup_dir=request.backup_dir)
+    streamer = ArchiveStreamer(
+        deps=deps,
+        prefix=prefix,
+        compression=request.compression,
+        max_archive_size=request.max_archive_size,
+        keepalive_interval=0,
+    )
+    try:
+        streamer.stream_plan(plan)
+        streamer.close_all()
+        deps.store.put(prefix + "backup.info", request.backup_info)
+    except BaseException as exc:  # noqa: BLE001 - Ctrl-C too: abort the uploads, no backup.info
+        streamer.abort_all()
+        message = f"Backup upload failed uploading data ({_first_line(exc)})"
+        if isinstance(exc, KeyboardInterrupt | Interrupted):
+            raise Interrupted(message) from exc
+        raise BackupFailed(message) from exc
+    finally:
+        deps.progress.finish()
+    deps.log.info("relay.done", backup_id=str(backup_id))
