@@ -48,7 +48,7 @@ def backup(argv: list[str]) -> subprocess.CompletedProcess[str]:
     return res
 
 
-@pytest.mark.parametrize("flags,parts", [([], 1), (["-S", "1MB"], 3)], ids=["plain", "split"])
+@pytest.mark.parametrize("flags,parts", [([], 1), (["-S", "1MB"], 2)], ids=["plain", "split"])
 def test_zstd_backup_is_restored_by_barman_320(
     flags, parts, backup_cmd, source, dest, oracle, oracle320, workdir, tablespace
 ):
