@@ -1,4 +1,4 @@
-"""What barman 3.20.1 added: --zstd, --keepalive-interval and --sse-customer-key rules; the heartbeat."""
+"""What barman 3.20.1 added: --zstd, --keepalive-interval, --sse-customer-key, access points; the heartbeat."""
 
 import base64
 import io
@@ -9,6 +9,7 @@ import time
 import pytest
 
 from domain import metadata
+from domain.destination import parse_destination
 from domain.errors import BackupFailed, PostgresConnectionError, PostgresError
 from domain.keepalive import THREAD_NAME, KeepaliveTicker
 from domain.options import BackupOptions
@@ -253,3 +254,26 @@ def world_with_slow_member():
     world.sink.open = slow_open
     world.pg.abort_backup = abort
     return world, aborted_at
+
+
+# -- §1.4 S3 access-point ARNs (checked against barman 3.20.1's own URL split) ------------------
+@pytest.mark.parametrize("url,bucket,prefix", [
+    ("s3://arn:aws:s3:us-east-1:123456789012:accesspoint/ap1/some/prefix",
+     "arn:aws:s3:us-east-1:123456789012:accesspoint/ap1", "some/prefix"),
+    ("s3://arn:aws:s3:us-east-1:123456789012:accesspoint:ap1/p",
+     "arn:aws:s3:us-east-1:123456789012:accesspoint:ap1", "p"),
+    ("s3://arn:aws:s3:us-east-1:123456789012:accesspoint/ap1",
+     "arn:aws:s3:us-east-1:123456789012:accesspoint/ap1", ""),
+    ("s3://arn:aws-cn:s3:cn-north-1:123456789012:accesspoint/ap1/p",
+     "arn:aws-cn:s3:cn-north-1:123456789012:accesspoint/ap1", "p"),
+    ("s3://arn:aws-us-gov:s3:us-gov-west-1:123456789012:accesspoint/ap1/p/q",
+     "arn:aws-us-gov:s3:us-gov-west-1:123456789012:accesspoint/ap1", "p/q"),
+    ("s3://arn:aws:s3-object-lambda:us-east-1:123456789012:accesspoint/olap/p",
+     "arn:aws:s3-object-lambda:us-east-1:123456789012:accesspoint/olap", "p"),
+    ("s3://arn:aws:s3-outposts:us-west-2:123456789012:outpost/op-01234/accesspoint/name/p",
+     "arn:aws:s3-outposts:us-west-2:123456789012:outpost/op-01234/accesspoint/name", "p"),
+    ("s3://arn:aws:s3:::bucket/p", "arn:aws:s3:::bucket", "p"),  # not an access point: 3.19 split
+])
+def test_access_point_arns_are_the_whole_bucket(url, bucket, prefix):
+    destination = parse_destination("aws-s3", url)
+    assert (destination.bucket, destination.prefix) == (bucket, prefix)
