@@ -84,3 +84,11 @@ class SnapshotProviderError(InvalidInput):
 
 class MountError(InvalidInput):
     """This host's mount table cannot tell where a disk is mounted."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "KeyboardInterrupt"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -7,12 +7,11 @@ import posixpath
 from dataclasses import dataclass
 
 from domain import layout
-from domain.errors import BackupFailed, Interrupted, InvalidInput
+from domain.errors import BackupFailed, Interrupted, InvalidInput, first_line
 from domain.layout import DATA_ARCHIVE
 from domain.model import BackupId, Tablespace
 from domain.plan import ArchiveSpec, BackupPlan, data_excludes, tablespace_spec
 from domain.ports import ArchiveSink, Clock, FileTree, Log, ObjectStore, Progress
-from domain.services import _first_line
 from domain.streaming import ArchiveStreamer
 
 
@@ -120,7 +119,7 @@ def relay_backup(request: RelayRequest, deps: RelayDeps) -> None:
         deps.store.put(prefix + "backup.info", request.backup_info)
     except BaseException as exc:  # noqa: BLE001 - Ctrl-C too: abort the uploads, no backup.info
         streamer.abort_all()
-        message = f"Backup upload failed uploading data ({_first_line(exc)})"
+        message = f"Backup upload failed uploading data ({first_line(exc)})"
         if isinstance(exc, KeyboardInterrupt | Interrupted):
             raise Interrupted(message) from exc
         raise BackupFailed(message) from exc

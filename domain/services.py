@@ -11,6 +11,7 @@ from domain.errors import (
     BackupFailed,
     Interrupted,
     PostgresConnectionError,
+    first_line,
 )
 from domain.metadata import BackupInfo
 from domain.model import BackupId, BackupStart, BackupStop, MemoryFile, ServerInfo
@@ -49,14 +50,7 @@ def check_connectivity(store: ObjectStore) -> None:
     store.check()
 
 
-def _first_line(exc: BaseException) -> str:
-    if isinstance(exc, KeyboardInterrupt):
-        return "KeyboardInterrupt"
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _started_info(info: ServerInfo, start: BackupStart) -> BackupInfo:
+def started_info(info: ServerInfo, start: BackupStart) -> BackupInfo:
     seg = info.xlog_segment_size
     return BackupInfo(
         status=metadata.STARTED,
@@ -80,7 +74,7 @@ def _started_info(info: ServerInfo, start: BackupStart) -> BackupInfo:
     )
 
 
-def _done_info(started: BackupInfo, stop: BackupStop, seg: int, **extra: object) -> BackupInfo:
+def done_info(started: BackupInfo, stop: BackupStop, seg: int, **extra: object) -> BackupInfo:
     return started.with_(
         status=metadata.DONE,
         backup_label=stop.label,
@@ -111,7 +105,7 @@ def take_backup(request: BackupRequest, deps: BackupDeps) -> BackupInfo:
     started_at = deps.clock.monotonic()
     log.info("backup.starting", backup_id=str(backup_id), tablespaces=len(info.tablespaces))
     start = pg.start_backup(f"Barman backup cloud {backup_id}", request.immediate_checkpoint)
-    backup_info = _started_info(info, start)
+    backup_info = started_info(info, start)
     streamer = ArchiveStreamer(
         deps=deps,
         prefix=prefix,
@@ -134,7 +128,7 @@ def take_backup(request: BackupRequest, deps: BackupDeps) -> BackupInfo:
         )
         streamer.close_all()
         copy_stats = streamer.copy_stats(deps.clock.monotonic() - started_at, request.jobs)
-        backup_info = _done_info(
+        backup_info = done_info(
             backup_info,
             stop,
             info.xlog_segment_size,
@@ -180,7 +174,7 @@ def fail_backup(
     """End the server-side backup (unless stopped), write FAILED backup.info; then raise."""
     if not stopped:
         postgres.abort_backup()
-    reason = _first_line(exc)
+    reason = first_line(exc)
     if isinstance(exc, PostgresConnectionError) and "lost" in reason:
         reason = "Connection to the Postgres server was lost during the backup."
     failed = backup_info.with_(status=metadata.FAILED, error=f"failure uploading data ({reason})")

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from domain import layout, metadata
 from domain.errors import BackupError, BackupExists, InvalidInput, SnapshotProviderError
+from domain.keepalive import KeepaliveTicker
 from domain.metadata import BackupInfo
 from domain.model import BackupId, ServerInfo
 from domain.ports import Clock, Log, MountInspector, ObjectStore, PostgresServer, SnapshotProvider
-from domain.services import _done_info, _started_info, fail_backup
+from domain.services import done_info, fail_backup, started_info
 from domain.snapshots import AttachedDisk, Mount, SnapshotRequest, is_within, snapshots_info
 
 
@@ -107,20 +108,26 @@ def take_snapshot_backup(request: SnapshotRequest, deps: SnapshotDeps) -> Backup
         f"Barman backup {request.server_name} {backup_id}", request.immediate_checkpoint
     )
     # Unlike a tar backup (`cloud`), a snapshot backup records the server name it was given.
-    backup_info = _started_info(info, start).with_(server_name=request.server_name)
+    backup_info = started_info(info, start).with_(server_name=request.server_name)
     stopped = False
+    # barman 3.20: the session is kept alive while the snapshots are taken and awaited.
+    keepalive = KeepaliveTicker(pg.keepalive, request.keepalive_interval, log)
     try:
+        keepalive.start()
+        keepalive.check()
         store.put(info_key, metadata.render(backup_info).encode())
         mounts = _strict_mounts(request, provider, deps)
         taken = provider.take_snapshots(request.instance or "", list(mounts), backup_id)
         backup_info = backup_info.with_(snapshots_info=snapshots_info(taken, mounts))
+        keepalive.stop()
+        keepalive.check()
         stop = pg.stop_backup()
         stopped = True
         pg.create_restore_point(f"barman_{backup_id}")
         label_key = layout.backup_label_key(request.prefix, request.server_name, backup_id)
         store.put(label_key, stop.label.encode())
         elapsed = round(deps.clock.monotonic() - began, 6)
-        backup_info = _done_info(
+        backup_info = done_info(
             backup_info,
             stop,
             info.xlog_segment_size,
@@ -129,6 +136,7 @@ def take_snapshot_backup(request: SnapshotRequest, deps: SnapshotDeps) -> Backup
         )
         store.put(info_key, metadata.render(backup_info).encode())
     except BaseException as exc:  # noqa: BLE001 - every failure must leave a FAILED backup.info
+        keepalive.stop()
         named = backup_info.with_(backup_name=request.backup_name)
         fail_backup(pg, store, log, named, info_key, exc, stopped)
     log.info("snapshot_backup.done", backup_id=str(backup_id), end_xlog=backup_info.end_xlog)

@@ -67,6 +67,7 @@ class SnapshotRequest:
     azure_resource_group: str | None = None
     immediate_checkpoint: bool = False
     backup_name: str | None = None
+    keepalive_interval: float = 60
 
     @property
     def provider(self) -> str:

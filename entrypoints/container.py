@@ -128,6 +128,7 @@ def _snapshot_request(options: BackupOptions, destination: Destination) -> Snaps
         azure_resource_group=options.azure_resource_group,
         immediate_checkpoint=options.immediate_checkpoint,
         backup_name=options.backup_name,
+        keepalive_interval=options.keepalive_interval,
     )
 
 

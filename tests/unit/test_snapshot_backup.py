@@ -68,7 +68,10 @@ def test_snapshots_between_start_and_stop_and_records_them() -> None:
     assert [c for c in store.calls if c[0] == "put"] == [
         ("put", PREFIX + "backup.info"), ("put", PREFIX + "backup_label"), ("put", PREFIX + "backup.info"),
     ]
-    assert pg.calls[:4] == ["server_info", "check_backup_privileges", "start_backup", "stop_backup"]
+    # barman 3.20: the session is kept alive from the start until the snapshots are taken
+    assert pg.calls[:5] == [
+        "server_info", "check_backup_privileges", "start_backup", "keepalive", "stop_backup"
+    ]
     assert pg.label == "Barman backup main 20261126T041850"
     assert store.objects[PREFIX + "backup_label"].decode().startswith("START WAL LOCATION")
     info = metadata.parse(store.objects[PREFIX + "backup.info"].decode())
@@ -156,3 +159,19 @@ def test_cli_snapshot_backup_exits_0_and_bad_combinations_exit_4() -> None:
     assert main([*argv, "-z"], {}, out, err, configure=configure) == 4
     assert main(["s3://bkt/pg", "main", "--snapshot-instance", "vm"], {}, out, err, configure=configure) == 4
     assert "missing: snapshot_disks" in err.getvalue()
+
+
+def test_keepalive_interval_zero_sends_no_heartbeat() -> None:
+    w = world()
+    run_use_case(w, keepalive_interval=0)
+    assert "keepalive" not in w["pg"].calls and "stop_backup" in w["pg"].calls
+
+
+def test_a_session_lost_during_the_snapshots_ends_failed() -> None:
+    w = world()
+    w["pg"].lose_connection_after_keepalives = 0
+    with pytest.raises(BackupFailed):
+        run_use_case(w)
+    info = metadata.parse(w["store"].objects[PREFIX + "backup.info"].decode())
+    assert info.status == "FAILED" and "Connection to the Postgres server was lost" in (info.error or "")
+    assert "stop_backup" not in w["pg"].calls
