@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.measure import Measurement, run
 from tests.support.moto_server import MotoServer, aws_env
-from tests.support.oracle import ensure_oracle
+from tests.support.oracle import Oracle, ensure_oracle, ensure_oracle_320
 from tests.support.pgcluster import PgCluster
 
 CODECS = {"none": [], "gzip": ["-z"], "bzip2": ["-j"], "snappy": ["--snappy"], "lz4": ["--lz4"], "zstd": ["--zstd"]}
@@ -37,12 +37,11 @@ FLOORS = {
 }
 
 
-def _oracle_320() -> Path | None:
+def _oracle_320() -> Oracle | None:
     try:
-        from tests.support.oracle import ensure_oracle_320  # type: ignore[attr-defined]
-    except ImportError:
+        return ensure_oracle_320()
+    except (OSError, subprocess.CalledProcessError):
         return None
-    return Path(ensure_oracle_320().tool("barman-cloud-backup"))
 
 
 def _du(path: Path) -> int:
@@ -57,7 +56,8 @@ class Bench:
         self.ours = str(Path(sys.executable).parent / "barman-cloud-backup")
         self.oracle = ensure_oracle()
         self.barman = self.oracle.tool("barman-cloud-backup")
-        self.barman_320 = _oracle_320() if "zstd" in args.codecs else None
+        self.oracle_320 = _oracle_320() if "zstd" in args.codecs else None
+        self.barman_320 = self.oracle_320.tool("barman-cloud-backup") if self.oracle_320 else None
         self.rows: list[dict[str, object]] = []
 
     def setup(self, moto: MotoServer) -> None:
@@ -88,11 +88,10 @@ class Bench:
         time.sleep(1.05)  # backup ids have one-second resolution
         return m, sum(o["Size"] for o in objects), prefix
 
-    def verify(self, prefix: str) -> str:
+    def verify(self, prefix: str, tools: Oracle) -> str:
         """The real barman lists the backup DONE and restores it."""
         env = aws_env()
         url = f"s3://{self.bucket}/{prefix}"
-        tools = self.oracle
         listing = subprocess.run([tools.tool("barman-cloud-backup-list"), "--endpoint-url", self.moto.endpoint_url,
                                   "--format", "json", url, "srv"], env=env, capture_output=True, text=True)
         if '"DONE"' not in listing.stdout:
@@ -118,7 +117,8 @@ class Bench:
                 m, size, prefix = self.backup(str(tool), flags, 2, f"{who}-{name}")
                 results[who].append((m, size))
                 if i == 0 and not self.args.no_verify:
-                    checks[who] = self.verify(prefix)
+                    oracle = self.oracle_320 if name == "zstd" else self.oracle
+                    checks[who] = self.verify(prefix, oracle) if oracle else "no reader"
         for who, runs in results.items():
             if runs:
                 self.rows.append(self.summarise(name, who, runs, checks.get(who, "-")))
