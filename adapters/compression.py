@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import Protocol
 
-from adapters.parallel_codecs import ParallelBzip2Writer, ParallelLz4Writer
+from adapters.parallel_codecs import ParallelBzip2Writer, ParallelLz4Writer, ParallelSnappyWriter
 from domain.errors import InvalidInput
 
 
@@ -34,24 +34,6 @@ class _Plain:
 
     def close(self) -> None:
         pass
-
-
-class _ChunkCodec:
-    """Adapts a compressor object with compress(data) / flush() to a writer."""
-
-    def __init__(self, raw: ByteSink, compress: Callable[[bytes], bytes], flush: Callable[[], bytes]) -> None:
-        self._raw, self._compress, self._flush = raw, compress, flush
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:
-        out = self._compress(bytes(data))
-        if out:
-            self._raw.write(out)
-        return len(data)
-
-    def close(self) -> None:
-        out = self._flush()
-        if out:
-            self._raw.write(out)
 
 
 class _NoClose:
@@ -89,12 +71,7 @@ def _bzip2(raw: ByteSink) -> StreamWriter:
 
 
 def _snappy(raw: ByteSink) -> StreamWriter:
-    try:
-        import snappy
-    except ImportError as exc:  # pragma: no cover - declared dependency
-        raise InvalidInput("Missing required python module: python-snappy") from exc
-    c = snappy.StreamCompressor()
-    return _ChunkCodec(raw, c.add_chunk, lambda: b"")
+    return ParallelSnappyWriter(raw, _threads())
 
 
 def _lz4(raw: ByteSink) -> StreamWriter:

@@ -48,23 +48,32 @@ class _OrderedPool:
 
 
 class _Pieces:
-    """Cuts written data into fixed-size pieces for the pool."""
+    """Cuts written data into fixed-size pieces for the pool, copying each byte once."""
 
     def __init__(self, size: int, pool: _OrderedPool) -> None:
         self._size, self._pool = size, pool
-        self._buffer = bytearray()
+        self._views: list[memoryview] = []
+        self._fill = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._buffer += data
-        while len(self._buffer) >= self._size:
-            self._pool.submit(bytes(self._buffer[: self._size]))
-            del self._buffer[: self._size]
+        view = memoryview(bytes(data) if isinstance(data, bytearray) else data)
+        while view:
+            take = min(self._size - self._fill, len(view))
+            self._views.append(view[:take])
+            self._fill += take
+            view = view[take:]
+            if self._fill == self._size:
+                self._flush()
         return len(data)
 
+    def _flush(self) -> None:
+        piece = b"".join(self._views)
+        self._views, self._fill = [], 0
+        self._pool.submit(piece)
+
     def close(self) -> None:
-        if self._buffer:
-            self._pool.submit(bytes(self._buffer))
-            self._buffer = bytearray()
+        if self._fill:
+            self._flush()
         self._pool.drain()
 
 
@@ -139,6 +148,32 @@ def _lz4_blocks(piece: bytes) -> bytes:
         else:
             out += (len(chunk) | 0x80000000).to_bytes(4, "little") + chunk
     return bytes(out)
+
+
+_SNAPPY_STREAM_ID = b"\xff\x06\x00\x00sNaPpY"
+SNAPPY_PIECE = 1 << 20
+
+
+def _snappy_frames(piece: bytes) -> bytes:
+    """The framed-format chunks of one piece, without the stream identifier."""
+    import cramjam
+
+    framed = bytes(cramjam.snappy.compress(piece))
+    return framed[len(_SNAPPY_STREAM_ID) :] if framed.startswith(_SNAPPY_STREAM_ID) else framed
+
+
+class ParallelSnappyWriter:
+    """One snappy framing-format stream (one identifier, then chunks) compressed in parallel."""
+
+    def __init__(self, raw: ByteSink, threads: int | None = None) -> None:
+        raw.write(_SNAPPY_STREAM_ID)
+        self._pieces = _Pieces(SNAPPY_PIECE, _OrderedPool(_snappy_frames, raw.write, threads or os.cpu_count() or 1))
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        return self._pieces.write(data)
+
+    def close(self) -> None:
+        self._pieces.close()
 
 
 class ParallelLz4Writer:

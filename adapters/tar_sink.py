@@ -7,30 +7,60 @@ import errno
 import io
 import tarfile
 
-from adapters.compression import open_writer
+from adapters.compression import StreamWriter, open_writer
 from adapters.uploads import PartUploader, Throttle, UploadPool
 from domain.errors import BackupError, SourceReadError
 from domain.model import ArchiveResult, FileEntry, FileKind, Member, MemoryFile
 from domain.ports import ObjectStore
 
 _COPY_BUFSIZE = 1 << 20
-_TAR_BUFSIZE = 1 << 20
 
 
-class _SizedFile:
-    """Reads exactly `size` bytes: a file that grew is cut, one that shrank is zero-padded."""
+class TarStream:
+    """A pax tar stream written straight to the codec: headers from TarInfo, data unbuffered.
 
-    def __init__(self, handle: io.BufferedReader, size: int) -> None:
-        self._handle = handle
-        self._left = size
+    tarfile's own stream mode re-buffers and re-slices every byte; this writes each block once.
+    The output is what tarfile writes: pax headers, 512-byte blocks, two zero blocks at the end,
+    zero padding to a multiple of 10240 bytes.
+    """
 
-    def read(self, n: int = -1) -> bytes:
-        n = self._left if n < 0 else min(n, self._left)
-        data = self._handle.read(n)
-        if len(data) < n:
-            data += bytes(n - len(data))
-        self._left -= n
-        return data
+    def __init__(self, out: StreamWriter) -> None:
+        self._out = out
+        self.offset = 0
+
+    def _write(self, data: bytes) -> None:
+        self._out.write(data)
+        self.offset += len(data)
+
+    def header(self, info: tarfile.TarInfo) -> None:
+        self._write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
+
+    def data_from(self, handle: io.RawIOBase, size: int) -> None:
+        """Exactly `size` bytes: a file that grew is cut, one that shrank is zero-padded."""
+        left = size
+        while left:
+            chunk = handle.read(min(left, _COPY_BUFSIZE)) or b""
+            if not chunk:
+                self._write(bytes(left))
+                break
+            self._write(chunk)
+            left -= len(chunk)
+        self._pad()
+
+    def data(self, payload: bytes) -> None:
+        self._write(payload)
+        self._pad()
+
+    def _pad(self) -> None:
+        remainder = self.offset % tarfile.BLOCKSIZE
+        if remainder:
+            self._write(bytes(tarfile.BLOCKSIZE - remainder))
+
+    def close(self) -> None:
+        self._write(bytes(2 * tarfile.BLOCKSIZE))
+        remainder = self.offset % tarfile.RECORDSIZE
+        if remainder:
+            self._write(bytes(tarfile.RECORDSIZE - remainder))
 
 
 def _tarinfo(member: Member) -> tarfile.TarInfo:
@@ -59,13 +89,7 @@ class TarArchiveWriter:
         self.key = key
         self._parts = parts
         self._codec = open_writer(compression, parts)
-        self._tar = tarfile.open(  # type: ignore[call-overload]  # noqa: SIM115
-            fileobj=self._codec,
-            mode="w|",
-            format=tarfile.PAX_FORMAT,
-            bufsize=_TAR_BUFSIZE,
-        )
-        self._tar.copybufsize = _COPY_BUFSIZE
+        self._tar = TarStream(self._codec)
         self._members = 0
         self._closed = False
 
@@ -80,11 +104,12 @@ class TarArchiveWriter:
     def add(self, member: Member) -> None:
         info = _tarinfo(member)
         if isinstance(member, MemoryFile):
-            self._tar.addfile(info, io.BytesIO(member.data))
+            self._tar.header(info)
+            self._tar.data(member.data)
         elif member.kind is FileKind.FILE:
             self._add_file(member, info)
         else:
-            self._tar.addfile(info)
+            self._tar.header(info)
         self._members += 1
 
     def _add_file(self, entry: FileEntry, info: tarfile.TarInfo) -> None:
@@ -95,8 +120,9 @@ class TarArchiveWriter:
         except OSError as exc:
             raise SourceReadError(f"Cannot read {entry.path}: {exc.strerror}") from exc
         with handle:
+            self._tar.header(info)
             try:
-                self._tar.addfile(info, _SizedFile(handle, entry.size))  # type: ignore[arg-type]
+                self._tar.data_from(handle, entry.size)
             except OSError as exc:
                 if exc.errno in (errno.EIO, errno.EACCES, errno.EPERM):
                     raise SourceReadError(f"Cannot read {entry.path}: {exc.strerror}") from exc

@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.errors import BackupError, StorageError
 from domain.ports import MultipartUpload, ObjectStore
+from domain.splitting import part_size
 
 
 class UploadPool:
@@ -76,23 +77,31 @@ class PartUploader:
         self._part_size = part_size
         self._pool = pool
         self._throttle = throttle
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._buffered = 0
         self._number = 0
         self._upload: MultipartUpload | None = None
         self._futures: list[Future[Any]] = []
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._buffer += data
-        self.total += len(data)
-        if len(self._buffer) >= self._part_size:
+        size = len(data)
+        self._chunks.append(data if isinstance(data, bytes) else bytes(data))
+        self._buffered += size
+        self.total += size
+        if self._buffered >= part_size(self._number + 1, self._part_size):
             self._send_part()
-        return len(data)
+        return size
+
+    def _take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks, self._buffered = [], 0
+        return data
 
     def _send_part(self) -> None:
         self._raise_failed()
         if self._upload is None:
             self._upload = self._store.start_multipart(self.key)
-        data, self._buffer = bytes(self._buffer), bytearray()
+        data = self._take()
         self._number += 1
         self._throttle.before_part(len(data))
         self._futures.append(self._pool.submit(self._upload.upload_part, self._number, data))
@@ -114,10 +123,9 @@ class PartUploader:
     def finish(self) -> None:
         """Upload what is left and complete the object; small archives go as one PUT."""
         if self._upload is None:
-            self._store.put(self.key, bytes(self._buffer))
-            self._buffer = bytearray()
+            self._store.put(self.key, self._take())
             return
-        if self._buffer:
+        if self._buffered:
             self._send_part()
         wait_futures(self._futures)
         self._raise_failed()
@@ -128,6 +136,6 @@ class PartUploader:
             future.cancel()
         wait_futures(self._futures)
         self._futures = []
-        self._buffer = bytearray()
+        self._chunks, self._buffered = [], 0
         if self._upload is not None:
             self._upload.abort()

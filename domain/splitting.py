@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # barman caps -S at 1 TiB (with a warning) and the chunk size uses the value before the cap.
@@ -47,11 +47,18 @@ class ChunkPolicy:
     max_chunks: int
 
 
-def chunk_size(max_archive_size: int, policy: ChunkPolicy, min_chunk_size: int | None) -> int:
-    """Part size: max(2 * (-S // max_chunks), provider minimum, --min-chunk-size)."""
-    candidates: Sequence[int] = (
-        2 * (max_archive_size // policy.max_chunks),
-        policy.min_chunk,
-        min_chunk_size or 0,
-    )
-    return max(candidates)
+# Parts start small so memory stays low and flat ((jobs + 1) parts in memory whatever the data
+# size); they double every PARTS_PER_STEP parts so 10,000 parts still hold more than 5 TiB,
+# past the 1 TiB cap on -S plus the one-member overshoot.
+BASE_PART_SIZE = 5 << 20
+PARTS_PER_STEP = 1000
+
+
+def chunk_size(policy: ChunkPolicy, min_chunk_size: int | None) -> int:
+    """Size of the first parts: max(5 MiB, provider minimum, --min-chunk-size)."""
+    return max(BASE_PART_SIZE, policy.min_chunk, min_chunk_size or 0)
+
+
+def part_size(number: int, base: int) -> int:
+    """Size of part `number` (1-based): `base`, doubled every PARTS_PER_STEP parts."""
+    return base << ((number - 1) // PARTS_PER_STEP)

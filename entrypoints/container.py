@@ -209,7 +209,7 @@ class Container(containers.DeclarativeContainer):
     files = providers.Singleton(LocalFileTree)
     max_archive_size = providers.Singleton(_max_archive_size, options, log)
     part_size = providers.Callable(
-        lambda o, store: chunk_size(o.max_archive_size, store.chunk_policy, o.min_chunk_size),
+        lambda o, store: chunk_size(store.chunk_policy, o.min_chunk_size),
         options,
         object_store,
     )

@@ -132,3 +132,23 @@ def test_the_spec_root_entry_is_omitted_for_tablespaces(tmp_path):
     (tmp_path / "lost+found").mkdir()
     spec = ArchiveSpec("16385", str(tmp_path), (), include_top="PG_15_*", root_entry=False)
     assert [e.name for e in LocalFileTree().walk(spec)] == ["PG_15_1", "PG_15_1/5", "PG_15_1/5/1"]
+
+
+def test_the_tar_stream_is_byte_identical_to_tarfiles_pax_stream(pgdata):
+    from adapters.tar_sink import TarStream, _tarinfo
+
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    stream = TarStream(ours)
+    reference = tarfile.open(fileobj=theirs, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115
+    for entry in LocalFileTree().walk(_spec(pgdata)):
+        stream.header(_tarinfo(entry))
+        if entry.kind is FileKind.FILE:
+            with open(entry.path, "rb", buffering=0) as handle:
+                stream.data_from(handle, entry.size)
+            with open(entry.path, "rb") as handle:
+                reference.addfile(_tarinfo(entry), handle)
+        else:
+            reference.addfile(_tarinfo(entry))
+    stream.close()
+    reference.close()
+    assert ours.getvalue() == theirs.getvalue()

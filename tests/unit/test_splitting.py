@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.splitting import ChunkPolicy, capped, chunk_size, must_roll, split
+from domain.splitting import ChunkPolicy, capped, chunk_size, must_roll, part_size, split
 
 sizes = st.lists(st.integers(min_value=0, max_value=5000), max_size=200)
 limits = st.integers(min_value=1, max_value=20000)
@@ -50,8 +50,17 @@ def test_cap_at_one_tib():
     assert capped((1 << 40) - 1) == ((1 << 40) - 1, False)
 
 
-def test_chunk_size_follows_barman_formula():
+def test_parts_start_at_5_mib_or_the_larger_minimum():
     s3 = ChunkPolicy(min_chunk=5 << 20, max_chunks=10000)
-    assert chunk_size(100 * 1024**3, s3, None) == 21474836
-    assert chunk_size(1 << 20, s3, None) == 5 << 20
-    assert chunk_size(1 << 20, s3, 64 << 20) == 64 << 20
+    assert chunk_size(s3, None) == 5 << 20
+    assert chunk_size(s3, 64 << 20) == 64 << 20
+    assert chunk_size(ChunkPolicy(min_chunk=16 << 20, max_chunks=10000), None) == 16 << 20
+
+
+@given(st.integers(min_value=5 << 20, max_value=64 << 20))
+def test_ten_thousand_parts_hold_more_than_the_largest_archive(base):
+    capacity = sum(part_size(n, base) for n in range(1, 10001))
+    assert capacity > (1 << 40) + (1 << 30)  # -S is capped at 1 TiB; one member overshoots
+    assert part_size(1, base) == part_size(1000, base) == base
+    assert part_size(1001, base) == 2 * base
+    assert part_size(10000, 8 << 20) <= 5 << 30  # S3's largest part
