@@ -53,7 +53,9 @@ class Bench:
         self.args = args
         self.root = Path(tempfile.mkdtemp(prefix="cb-", dir="/var/tmp"))
         os.chmod(self.root, 0o755)
-        self.ours = str(Path(sys.executable).parent / "barman-cloud-backup")
+        # Ours runs from a production install (bench/run makes it), as barman runs from its own.
+        prod = Path(__file__).resolve().parents[1] / ".cache" / "bench-venv" / "bin" / "barman-cloud-backup"
+        self.ours = str(prod if prod.exists() else Path(sys.executable).parent / "barman-cloud-backup")
         self.oracle = ensure_oracle()
         self.barman = self.oracle.tool("barman-cloud-backup")
         self.oracle_320 = _oracle_320() if "zstd" in args.codecs else None
