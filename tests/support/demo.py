@@ -35,7 +35,7 @@ def main() -> int:
         cluster.sql("CREATE TABLE demo (id int, note text) TABLESPACE demo_ts")
         cluster.sql("INSERT INTO demo SELECT i, md5(i::text) FROM generate_series(1, 50000) i")
         cluster.pgbench_init(scale=2)
-        with MotoServer().start() as moto:
+        with MotoServer() as moto:
             bucket = moto.create_bucket("demo-bucket")
             argv = [
                 backup_cmd, "--endpoint-url", moto.endpoint_url, "--immediate-checkpoint",

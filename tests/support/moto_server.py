@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
-from tests.support.ports import free_port, wait_for_port
+from tests.support.server_process import ServerProcess
 
 # Dummy credentials: moto accepts anything, botocore only needs something to sign with. No profile,
 # config file or instance-metadata lookup of the developer's may leak into the tools under test.
@@ -29,47 +26,21 @@ def aws_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | AWS_ENV
 
 
-class MotoServer:
+class MotoServer(ServerProcess):
     """`python -m moto.server` on 127.0.0.1 and a free port; use as a context manager."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
-        self.host = host
-        self.port = port or free_port(host)
+    name = "moto"
+    startup_timeout = 30.0
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
         self.endpoint_url = f"http://{host}:{self.port}"
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log = Path(tempfile.mkstemp(prefix="moto-", suffix=".log")[1])
 
-    def start(self) -> MotoServer:
-        with self._log.open("wb") as log:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=aws_env(),
-            )
-        try:
-            wait_for_port(self.port, self.host, timeout=30)
-        except TimeoutError:
-            self.stop()
-            raise RuntimeError(f"moto_server did not start:\n{self._log.read_text()}") from None
-        return self
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
 
-    def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
-        self._log.unlink(missing_ok=True)
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def env(self) -> dict[str, str]:
+        return aws_env()
 
     def client(self):  # -> botocore S3 client
         import boto3

@@ -26,11 +26,15 @@ class ServerProcess:
     def argv(self) -> list[str]:
         raise NotImplementedError
 
+    def env(self) -> dict[str, str] | None:
+        """The child's environment (None: inherit ours)."""
+        return None
+
     def start(self) -> Self:
         log_path = self.workdir / "server.log"
         with log_path.open("wb") as log:
             self._proc = subprocess.Popen(
-                self.argv(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT
+                self.argv(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=self.env()
             )
         try:
             wait_for_port(self.port, self.host, timeout=self.startup_timeout)
