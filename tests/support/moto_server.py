@@ -39,7 +39,7 @@ class MotoServer(ServerProcess):
     def argv(self) -> list[str]:
         return [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
 
-    def env(self) -> dict[str, str]:
+    def child_env(self) -> dict[str, str]:
         return aws_env()
 
     def client(self):  # -> botocore S3 client

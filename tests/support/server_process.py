@@ -26,7 +26,7 @@ class ServerProcess:
     def argv(self) -> list[str]:
         raise NotImplementedError
 
-    def env(self) -> dict[str, str] | None:
+    def child_env(self) -> dict[str, str] | None:
         """The child's environment (None: inherit ours)."""
         return None
 
@@ -34,7 +34,7 @@ class ServerProcess:
         log_path = self.workdir / "server.log"
         with log_path.open("wb") as log:
             self._proc = subprocess.Popen(
-                self.argv(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=self.env()
+                self.argv(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, env=self.child_env()
             )
         try:
             wait_for_port(self.port, self.host, timeout=self.startup_timeout)
