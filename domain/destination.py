@@ -26,11 +26,34 @@ class Destination:
 
 
 def parse_destination(provider: str, url: str) -> Destination:
-    if provider == "aws-s3":
-        return _parse_s3(url)
-    if provider == "azure-blob-storage":
-        return _parse_azure(url)
-    return _parse_gcs(url)
+    needed = provider_for_url(url)
+    try:
+        if provider == "azure-blob-storage" and needed != provider:
+            # an s3:// or gs:// URL is never an Azure one (it would read as an emulator URL)
+            raise InvalidInput(f"azure blob storage URL {url} is malformed")
+        if provider == "aws-s3":
+            return _parse_s3(url)
+        if provider == "azure-blob-storage":
+            return _parse_azure(url)
+        return _parse_gcs(url)
+    except InvalidInput as exc:
+        if needed is None or needed == provider:
+            raise
+        raise InvalidInput(
+            f"{exc}: the URL looks like it needs --cloud-provider {needed}"
+        ) from None
+
+
+def provider_for_url(url: str) -> str | None:
+    """The --cloud-provider a URL's form points to, or None when it points nowhere clear."""
+    scheme = urlparse(url).scheme.lower()
+    if scheme == "s3":
+        return "aws-s3"
+    if scheme == "gs" or url.startswith(_GCS_CONSOLE):
+        return "google-cloud-storage"
+    if scheme in ("http", "https"):
+        return "azure-blob-storage"  # the only provider whose URLs are plain http(s)
+    return None
 
 
 def _parse_s3(url: str) -> Destination:

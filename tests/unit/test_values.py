@@ -94,3 +94,29 @@ def test_azure_and_gcs_urls():
     assert (d.bucket, d.prefix) == ("bkt", "some/path")
     with pytest.raises(InvalidInput, match="malformed"):
         parse_destination("google-cloud-storage", "s3://bkt")
+
+
+@pytest.mark.parametrize("provider,url,needed", [
+    ("aws-s3", "gs://bkt/path", "google-cloud-storage"),
+    ("aws-s3", "https://console.cloud.google.com/storage/browser/bkt/p", "google-cloud-storage"),
+    ("aws-s3", "https://acct.blob.core.windows.net/cont/p", "azure-blob-storage"),
+    ("aws-s3", "http://127.0.0.1:10000/devstoreaccount1/cont", "azure-blob-storage"),
+    ("azure-blob-storage", "s3://bkt/a/b/c", "aws-s3"),
+    ("azure-blob-storage", "gs://bkt/a/b/c", "google-cloud-storage"),
+    ("google-cloud-storage", "s3://bkt/p", "aws-s3"),
+    ("google-cloud-storage", "https://acct.blob.core.windows.net/cont/p", "azure-blob-storage"),
+])
+def test_a_url_of_another_provider_names_the_provider_it_needs(provider, url, needed):
+    with pytest.raises(InvalidInput) as caught:
+        parse_destination(provider, url)
+    assert str(caught.value).endswith(f"the URL looks like it needs --cloud-provider {needed}")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("provider,url", [
+    ("aws-s3", "s3:///x"), ("google-cloud-storage", "gs://"), ("aws-s3", "ftp://b/x"),
+])
+def test_a_bad_url_of_the_right_provider_gets_no_hint(provider, url):
+    with pytest.raises(InvalidInput) as caught:
+        parse_destination(provider, url)
+    assert "--cloud-provider" not in str(caught.value)
