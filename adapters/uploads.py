@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -11,7 +12,6 @@ from typing import Any
 
 from domain.errors import BackupError, StorageError
 from domain.ports import MultipartUpload, ObjectStore
-from domain.splitting import part_size
 
 
 class UploadPool:
@@ -61,7 +61,12 @@ class Throttle:
 
 
 class PartUploader:
-    """The byte sink behind a codec: cuts its output into parts and uploads them in parallel."""
+    """The byte sink behind a codec: cuts its output into parts and uploads them in parallel.
+
+    Every part but the last is exactly `part_size` bytes, whatever sizes the codec writes:
+    a write that crosses a part boundary is sliced there (one copy per byte, when the part
+    is joined). More than `max_parts` parts is refused before the store would refuse it.
+    """
 
     def __init__(
         self,
@@ -75,9 +80,10 @@ class PartUploader:
         self.total = 0
         self._store = store
         self._part_size = part_size
+        self._max_parts = store.chunk_policy.max_chunks
         self._pool = pool
         self._throttle = throttle
-        self._chunks: list[bytes] = []
+        self._chunks: deque[bytes | memoryview] = deque()
         self._buffered = 0
         self._number = 0
         self._upload: MultipartUpload | None = None
@@ -85,23 +91,40 @@ class PartUploader:
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         size = len(data)
-        self._chunks.append(data if isinstance(data, bytes) else bytes(data))
-        self._buffered += size
-        self.total += size
-        if self._buffered >= part_size(self._number + 1, self._part_size):
-            self._send_part()
+        if size:
+            self._chunks.append(data if isinstance(data, bytes) else bytes(data))
+            self._buffered += size
+            self.total += size
+        while self._buffered >= self._part_size:
+            self._send_part(self._take(self._part_size))
         return size
 
-    def _take(self) -> bytes:
-        data = b"".join(self._chunks)
-        self._chunks, self._buffered = [], 0
-        return data
+    def _take(self, size: int) -> bytes:
+        """The first `size` buffered bytes, as one bytes object."""
+        pieces: list[bytes | memoryview] = []
+        wanted = size
+        while wanted:
+            chunk = self._chunks[0]
+            if len(chunk) <= wanted:
+                pieces.append(self._chunks.popleft())
+                wanted -= len(chunk)
+            else:
+                view = memoryview(chunk)
+                pieces.append(view[:wanted])
+                self._chunks[0] = view[wanted:]
+                wanted = 0
+        self._buffered -= size
+        return b"".join(pieces)
 
-    def _send_part(self) -> None:
+    def _send_part(self, data: bytes) -> None:
         self._raise_failed()
+        if self._number >= self._max_parts:
+            raise StorageError(
+                f"Upload of {self.key} needs more than {self._max_parts} parts of "
+                f"{self._part_size} bytes: raise --min-chunk-size or -S"
+            )
         if self._upload is None:
             self._upload = self._store.start_multipart(self.key)
-        data = self._take()
         self._number += 1
         self._throttle.before_part(len(data))
         self._futures.append(self._pool.submit(self._upload.upload_part, self._number, data))
@@ -123,10 +146,10 @@ class PartUploader:
     def finish(self) -> None:
         """Upload what is left and complete the object; small archives go as one PUT."""
         if self._upload is None:
-            self._store.put(self.key, self._take())
+            self._store.put(self.key, self._take(self._buffered))
             return
         if self._buffered:
-            self._send_part()
+            self._send_part(self._take(self._buffered))
         wait_futures(self._futures)
         self._raise_failed()
         self._upload.complete()
@@ -136,6 +159,7 @@ class PartUploader:
             future.cancel()
         wait_futures(self._futures)
         self._futures = []
-        self._chunks, self._buffered = [], 0
+        self._chunks.clear()
+        self._buffered = 0
         if self._upload is not None:
             self._upload.abort()

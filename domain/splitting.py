@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# barman caps -S at 1 TiB (with a warning) and the chunk size uses the value before the cap.
+# barman caps -S at 1 TiB (with a warning); the part size is chosen from the capped value.
 MAX_ARCHIVE_SIZE_CAP = 1 << 40
 
 
@@ -41,24 +41,33 @@ def split(sizes: Iterable[int], limit: int) -> list[list[int]]:
 
 @dataclass(frozen=True)
 class ChunkPolicy:
-    """How an object store wants multipart uploads cut."""
+    """How an object store wants multipart uploads cut: smallest non-last part, most parts."""
 
     min_chunk: int
     max_chunks: int
 
 
-# Parts start small so memory stays low and flat ((jobs + 1) parts in memory whatever the data
-# size); they double every PARTS_PER_STEP parts so 10,000 parts still hold more than 5 TiB,
-# past the 1 TiB cap on -S plus the one-member overshoot.
+# Parts are never smaller than 5 MiB on any store (S3 and GCS refuse smaller non-last parts;
+# on Azure it keeps the request count down).
 BASE_PART_SIZE = 5 << 20
-PARTS_PER_STEP = 1000
+# What an archive may hold past -S: it closes only once it is over the limit, so the member
+# that crosses it goes in whole. PostgreSQL cuts relations into 1 GiB segments; the slack
+# covers tar headers, a codec's expansion of incompressible data and the output a codec
+# still holds when -S is compared.
+SINGLE_FILE_OVERSHOOT = 1 << 30
+OVERSHOOT_SLACK = 64 << 20
+PART_ROUNDING = 1 << 20
 
 
-def chunk_size(policy: ChunkPolicy, min_chunk_size: int | None) -> int:
-    """Size of the first parts: max(5 MiB, provider minimum, --min-chunk-size)."""
-    return max(BASE_PART_SIZE, policy.min_chunk, min_chunk_size or 0)
+def chunk_size(policy: ChunkPolicy, max_archive_size: int, min_chunk_size: int | None) -> int:
+    """The one part size of every archive of a backup, chosen before the first byte.
 
-
-def part_size(number: int, base: int) -> int:
-    """Size of part `number` (1-based): `base`, doubled every PARTS_PER_STEP parts."""
-    return base << ((number - 1) // PARTS_PER_STEP)
+    Every non-last part of an archive has exactly this size (Cloudflare R2 refuses to complete
+    an upload whose non-last parts differ). It is the largest of 5 MiB, the store's minimum,
+    --min-chunk-size, and what keeps the largest possible archive (the capped -S plus one
+    1 GiB member) within the store's part count, rounded up to a whole MiB.
+    """
+    largest = capped(max_archive_size)[0] + SINGLE_FILE_OVERSHOOT + OVERSHOOT_SLACK
+    needed = -(-largest // policy.max_chunks)
+    needed = -(-needed // PART_ROUNDING) * PART_ROUNDING
+    return max(BASE_PART_SIZE, policy.min_chunk, min_chunk_size or 0, needed)

@@ -208,10 +208,11 @@ class Container(containers.DeclarativeContainer):
     postgres = providers.Resource(_postgres, options, log)
     files = providers.Singleton(LocalFileTree)
     max_archive_size = providers.Singleton(_max_archive_size, options, log)
-    part_size = providers.Callable(
-        lambda o, store: chunk_size(store.chunk_policy, o.min_chunk_size),
-        options,
-        object_store,
+    part_size = providers.Singleton(
+        chunk_size,
+        object_store.provided.chunk_policy,
+        providers.Callable(lambda o: o.max_archive_size, options),
+        providers.Callable(lambda o: o.min_chunk_size, options),
     )
     sink = providers.Singleton(
         TarArchiveSink,

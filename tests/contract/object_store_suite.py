@@ -2,17 +2,58 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
-from domain.errors import BucketNotFound, CloudConnectionError, StorageError
+from adapters.tar_sink import TarArchiveSink
+from domain.errors import BucketNotFound, CloudConnectionError, SourceReadError, StorageError
+from domain.model import FileEntry, FileKind, MemoryFile
 from domain.ports import ObjectStore
 
 ReadTags = Callable[[str], dict[str, str]]
+# The sizes, by part number, of the parts of `key`'s open multipart upload, as the store reports them.
+ReadOpenParts = Callable[[str], dict[int, int]]
+
+
+class _PartRecorder:
+    """Wraps a store: records each part's size as sent and, before completion, as stored."""
+
+    def __init__(self, store: ObjectStore, read_open_parts: ReadOpenParts | None) -> None:
+        self._store = store
+        self._read = read_open_parts
+        self.sent: dict[int, int] = {}
+        self.stored: dict[int, int] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def start_multipart(self, key: str) -> Any:
+        upload = self._store.start_multipart(key)
+        recorder = self
+
+        class Upload:
+            def __init__(self) -> None:
+                self.key = key
+
+            def upload_part(self, number: int, data: bytes | memoryview) -> None:
+                recorder.sent[number] = len(data)
+                upload.upload_part(number, data)
+
+            def complete(self) -> None:
+                if recorder._read is not None:
+                    recorder.stored = recorder._read(key)
+                upload.complete()
+
+            def abort(self) -> None:
+                upload.abort()
+
+        return Upload()
 
 
 @pytest.mark.contract
@@ -26,12 +67,18 @@ class ObjectStoreContract:
     - `read_tags`: a callable giving an object's tags as the backend reports them, or None
       when the stand-in cannot read tags back.
     It may override `lists_open_uploads` (False: the backend has no way to list unfinished
-    uploads, e.g. GCS resumable sessions, so `open_multiparts` is always empty).
+    uploads, e.g. GCS resumable sessions, so `open_multiparts` is always empty), and
+    `read_open_parts` (a ReadOpenParts, or None when the store cannot list an open upload's
+    parts).
     """
 
     @pytest.fixture
     def lists_open_uploads(self) -> bool:
         return True
+
+    @pytest.fixture
+    def read_open_parts(self) -> ReadOpenParts | None:
+        return None
 
     @pytest.fixture
     def store_tags(self) -> list[tuple[str, str]]:
@@ -108,6 +155,45 @@ class ObjectStoreContract:
         upload.complete()
         assert subject.get(key) == parts[1] + parts[2] + parts[3]
         assert key not in subject.open_multiparts(prefix)
+
+    def test_an_archive_is_cut_in_equal_parts(
+        self,
+        subject: ObjectStore,
+        prefix: str,
+        min_part_size: int,
+        read_open_parts: ReadOpenParts | None,
+    ) -> None:
+        part = max(min_part_size, 64 << 10) + 17  # odd: tar's and the codec's writes never align
+        recorder = _PartRecorder(subject, read_open_parts)
+        sink = TarArchiveSink(recorder, None, part_size=part, jobs=3)  # type: ignore[arg-type]
+        writer = sink.open(prefix + "data.tar")
+        payload = os.urandom(part // 3 + 1001)
+        for n in range(11):
+            writer.add(MemoryFile(f"f{n}", payload))
+        result = writer.close()
+        sink.close()
+        sizes = [recorder.sent[n] for n in sorted(recorder.sent)]
+        assert len(sizes) >= 3 and sorted(recorder.sent) == list(range(1, len(sizes) + 1))
+        assert set(sizes[:-1]) == {part} and 0 < sizes[-1] <= part
+        assert sum(sizes) == result.size == len(subject.get(prefix + "data.tar"))
+        if read_open_parts is not None:  # what the store holds, not only what was sent
+            assert recorder.stored == recorder.sent
+
+    def test_a_failed_archive_leaves_no_parts_and_no_objects(
+        self, subject: ObjectStore, prefix: str, min_part_size: int, tmp_path: Any
+    ) -> None:
+        part = max(min_part_size, 64 << 10)
+        sink = TarArchiveSink(subject, None, part_size=part, jobs=2)
+        writer = sink.open(prefix + "base/id/data.tar")
+        with pytest.raises(SourceReadError):
+            writer.add(MemoryFile("big", os.urandom(3 * part)))  # parts are in the store now
+            unreadable = tmp_path / "dir"
+            unreadable.mkdir()
+            writer.add(FileEntry(str(unreadable), "dir", FileKind.FILE, size=10))
+        writer.abort()
+        sink.close()
+        assert subject.list(prefix) == []
+        assert subject.open_multiparts(prefix) == []
 
     def test_a_small_part_is_accepted_only_as_the_last(
         self, subject: ObjectStore, prefix: str, part_size: int, min_part_size: int

@@ -16,7 +16,7 @@ from domain.ports import ObjectStore
 from tests.support.azurite import ACCOUNT, Azurite
 from tests.support.ports import free_port
 
-from .object_store_suite import ObjectStoreContract, ReadTags
+from .object_store_suite import ObjectStoreContract, ReadOpenParts, ReadTags
 
 pytestmark = pytest.mark.contract
 
@@ -78,6 +78,17 @@ class AzureFixtures:
     def read_tags(self, azurite: Azurite, azure_container: str) -> ReadTags:
         container = azurite.service().get_container_client(azure_container)
         return lambda key: dict(container.get_blob_client(key).get_blob_tags())
+
+
+    @pytest.fixture
+    def read_open_parts(self, azurite: Azurite, azure_container: str) -> ReadOpenParts:
+        container = azurite.service().get_container_client(azure_container)
+
+        def read(key: str) -> dict[int, int]:
+            _, uncommitted = container.get_blob_client(key).get_block_list("uncommitted")
+            return {int(block["id"]): block["size"] for block in uncommitted}
+
+        return read
 
 
 class TestAzureBlobObjectStore(AzureFixtures, ObjectStoreContract):

@@ -8,7 +8,7 @@ from adapters.object_stores.memory import MemoryObjectStore
 from domain.errors import CloudConnectionError, StorageError
 from domain.ports import ObjectStore
 
-from .object_store_suite import ObjectStoreContract, ReadTags
+from .object_store_suite import ObjectStoreContract, ReadOpenParts, ReadTags
 
 pytestmark = pytest.mark.contract
 
@@ -35,6 +35,15 @@ class MemoryFixtures:
     @pytest.fixture
     def read_tags(self, subject: MemoryObjectStore) -> ReadTags:
         return lambda key: dict(subject.object_tags[key])
+
+
+    @pytest.fixture
+    def read_open_parts(self, subject: MemoryObjectStore) -> ReadOpenParts:
+        def read(key: str) -> dict[int, int]:
+            (upload,) = [up for up in subject.open_uploads if up.key == key]
+            return {number: len(data) for number, data in upload.parts.items()}
+
+        return read
 
 
 class TestMemoryObjectStore(MemoryFixtures, ObjectStoreContract):

@@ -17,7 +17,7 @@ from domain.errors import InvalidInput, StorageError
 from domain.ports import ObjectStore
 from tests.support.ports import free_port
 
-from .object_store_suite import ObjectStoreContract, ReadTags
+from .object_store_suite import ObjectStoreContract, ReadOpenParts, ReadTags
 
 pytestmark = pytest.mark.contract
 
@@ -96,6 +96,17 @@ class S3Fixtures:
         def read(key: str) -> dict[str, str]:
             tag_set = s3_admin.get_object_tagging(Bucket=s3_bucket, Key=key)["TagSet"]
             return {tag["Key"]: tag["Value"] for tag in tag_set}
+
+        return read
+
+
+    @pytest.fixture
+    def read_open_parts(self, s3_admin: Any, s3_bucket: str) -> ReadOpenParts:
+        def read(key: str) -> dict[int, int]:
+            uploads = s3_admin.list_multipart_uploads(Bucket=s3_bucket, Prefix=key)["Uploads"]
+            (upload,) = [up for up in uploads if up["Key"] == key]
+            parts = s3_admin.list_parts(Bucket=s3_bucket, Key=key, UploadId=upload["UploadId"])
+            return {part["PartNumber"]: part["Size"] for part in parts["Parts"]}
 
         return read
 

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.splitting import ChunkPolicy, capped, chunk_size, must_roll, part_size, split
+from domain.splitting import ChunkPolicy, capped, chunk_size, must_roll, split
 
 sizes = st.lists(st.integers(min_value=0, max_value=5000), max_size=200)
 limits = st.integers(min_value=1, max_value=20000)
@@ -50,17 +50,36 @@ def test_cap_at_one_tib():
     assert capped((1 << 40) - 1) == ((1 << 40) - 1, False)
 
 
-def test_parts_start_at_5_mib_or_the_larger_minimum():
-    s3 = ChunkPolicy(min_chunk=5 << 20, max_chunks=10000)
-    assert chunk_size(s3, None) == 5 << 20
-    assert chunk_size(s3, 64 << 20) == 64 << 20
-    assert chunk_size(ChunkPolicy(min_chunk=16 << 20, max_chunks=10000), None) == 16 << 20
+S3 = ChunkPolicy(min_chunk=5 << 20, max_chunks=10_000)
+AZURE = ChunkPolicy(min_chunk=64 << 10, max_chunks=50_000)
+MIB, GIB, TIB = 1 << 20, 1 << 30, 1 << 40
+policies = st.sampled_from([S3, AZURE, ChunkPolicy(min_chunk=16 << 20, max_chunks=1_000)])
 
 
-@given(st.integers(min_value=5 << 20, max_value=64 << 20))
-def test_ten_thousand_parts_hold_more_than_the_largest_archive(base):
-    capacity = sum(part_size(n, base) for n in range(1, 10001))
-    assert capacity > (1 << 40) + (1 << 30)  # -S is capped at 1 TiB; one member overshoots
-    assert part_size(1, base) == part_size(1000, base) == base
-    assert part_size(1001, base) == 2 * base
-    assert part_size(10000, 8 << 20) <= 5 << 30  # S3's largest part
+def test_the_part_size_at_barman_defaults_and_at_the_cap():
+    assert chunk_size(S3, 100 * GIB, None) == 11 * MIB  # -S 100GB: 101 GiB in 10,000 parts
+    assert chunk_size(S3, TIB, None) == 105 * MIB  # (1 TiB + 1 GiB + 64 MiB) / 10,000
+    assert chunk_size(S3, 4 * TIB, None) == chunk_size(S3, TIB, None)  # -S is capped first
+    assert chunk_size(S3, 1 * GIB, None) == 5 * MIB
+    assert chunk_size(S3, 1 * GIB, 64 * MIB) == 64 * MIB
+    assert chunk_size(AZURE, 100 * GIB, None) == 5 * MIB
+
+
+@given(
+    policies,
+    st.integers(min_value=1, max_value=2 * TIB),
+    st.one_of(st.none(), st.integers(min_value=1, max_value=2 * GIB)),
+    st.data(),
+)
+def test_any_archive_up_to_the_limit_plus_one_segment_fits_in_equal_parts(
+    policy, max_archive_size, min_chunk_size, data
+):
+    size = chunk_size(policy, max_archive_size, min_chunk_size)
+    largest = capped(max_archive_size)[0] + (1 << 30)
+    archive = data.draw(st.integers(min_value=0, max_value=largest))
+    assert size >= 5 * MIB and size >= policy.min_chunk
+    assert size >= (min_chunk_size or 0)
+    full, last = divmod(archive, size)
+    assert full + (1 if last else 0) <= policy.max_chunks
+    # chosen once: it depends on nothing the archive's content could change
+    assert size == chunk_size(policy, max_archive_size, min_chunk_size)
