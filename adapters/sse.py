@@ -8,6 +8,7 @@ import os
 
 from domain.errors import InvalidInput
 from domain.options import BackupOptions
+from domain.redaction import add_secret
 
 _PREFIX = "file://"
 
@@ -25,7 +26,8 @@ def check_s3_encryption_options(options: BackupOptions) -> None:
 def load_sse_customer_key(url: str) -> bytes:
     """Read `file:///abs/path`: strict base64 of exactly 32 bytes. The key is never logged."""
     if not url.startswith(_PREFIX):
-        raise InvalidInput(f"SSE-C key must be given as file:///absolute/path, got {url!r}")
+        # The value is not echoed: given inline by mistake, it is the key itself.
+        raise InvalidInput("SSE-C key must be given as file:///absolute/path, not inline")
     path = url[len(_PREFIX) :]
     if not os.path.isabs(path):
         raise InvalidInput(f"SSE-C key path {path!r} is not an absolute path")
@@ -42,4 +44,5 @@ def load_sse_customer_key(url: str) -> bytes:
         raise InvalidInput(f"SSE-C key file {path} does not hold valid base64") from None
     if len(key) != 32:
         raise InvalidInput(f"SSE-C key in {path} must decode to 32 bytes, got {len(key)} bytes")
+    add_secret(base64.b64encode(key).decode())  # masked in every log line and error from now on
     return key

@@ -10,6 +10,8 @@ from typing import Any, TextIO
 
 import structlog
 
+from domain.redaction import redact_value
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -17,6 +19,11 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+
+def redact_fields(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: every field of every line passes through the one redaction step."""
+    return {key: redact_value(value) for key, value in event_dict.items()}
 
 
 def make_logger(level: int, stream: TextIO | None = None, json: bool | None = None) -> Any:
@@ -33,6 +40,7 @@ def make_logger(level: int, stream: TextIO | None = None, json: bool | None = No
         else structlog.dev.ConsoleRenderer(colors=False, pad_event=30)
     )
     processors: list[Any] = [
+        redact_fields,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=False),
         renderer,

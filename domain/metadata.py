@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
+from domain.redaction import redact
+
 STARTED = "STARTED"
 DONE = "DONE"
 FAILED = "FAILED"
@@ -118,6 +120,8 @@ def render(info: BackupInfo) -> str:
         if f.name in _OPTIONAL_KEYS and value is None:
             continue
         text = _render_value(_FORMATS[f.name], value)
+        if f.name == "error":  # the one free-text field: it quotes SDK and server messages
+            text = redact(text)
         if "\n" in text or "\r" in text:
             raise ValueError(f"backup.info value of {f.name} spans lines")
         lines.append(f"{f.name}={text}\n")

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, TextIO
 
+from domain import redaction
 from domain.errors import BackupError, Interrupted
 from domain.exit_codes import ExitCode
 from domain.options import BackupOptions, parse_tags_csv
@@ -25,6 +26,19 @@ def options_from_args(ns: argparse.Namespace) -> BackupOptions:
     for key in ("tags_append", "tags_list"):
         values.pop(key)
     return BackupOptions(tags=tags, **values)
+
+
+class _RedactingStream:
+    """A text stream whose writes pass through the redaction step (argparse's messages)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redaction.redact(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 @contextmanager
@@ -60,14 +74,17 @@ def main(
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     env = dict(os.environ if env is None else env)
-    parser = build_parser(prog, stdout, stderr)
+    redaction.set_run_secrets(env)
+    parser = build_parser(prog, _RedactingStream(stdout), _RedactingStream(stderr))  # type: ignore[arg-type]
     try:
         options = options_from_args(parser.parse_args(sys.argv[1:] if argv is None else argv))
     except ParserExit as exc:
         return exc.status
     except BackupError as exc:  # --tags CSV errors: a bare line, exit 3
-        stderr.write(f"{exc}\n")
+        stderr.write(redaction.redact(f"{exc}\n"))
         return int(exc.exit_code)
+    if options.sse_customer_key and not options.sse_customer_key.startswith("file://"):
+        redaction.add_secret(options.sse_customer_key)  # an inline key given by mistake
 
     from entrypoints.container import make_container  # SDKs load only when a run needs them
 
