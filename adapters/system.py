@@ -46,12 +46,28 @@ def make_logger(level: int, stream: TextIO | None = None, json: bool | None = No
         renderer,
     ]
     effective = level if level <= logging.CRITICAL else logging.CRITICAL + 10
+    quiet_sdk_loggers(level)
     return structlog.wrap_logger(
         structlog.PrintLogger(file=stream),
         wrapper_class=structlog.make_filtering_bound_logger(effective),
         processors=processors,
         cache_logger_on_first_use=False,
     )
+
+
+SDK_LOGGERS = ("azure",)  # azure-identity prints a multi-line report per failed token request
+
+
+def quiet_sdk_loggers(level: int) -> None:
+    """The SDKs' own stdlib log records reach stderr only at the highest verbosity (-vv): our
+    one-line error already says what failed."""
+    for name in SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        for handler in [h for h in logger.handlers if isinstance(h, logging.NullHandler)]:
+            logger.removeHandler(handler)
+        if level > logging.DEBUG:
+            logger.addHandler(logging.NullHandler())
+        logger.propagate = level <= logging.DEBUG
 
 
 class NullProgress:

@@ -22,6 +22,7 @@ from domain.errors import BackupError, BucketNotFound, CloudConnectionError, Sto
 from domain.ports import Log
 from domain.splitting import ChunkPolicy
 
+from .azure_retries import credential_summary
 from .null_log import NullLog
 
 AZURE_CHUNK_POLICY = ChunkPolicy(min_chunk=64 << 10, max_chunks=50_000)
@@ -202,5 +203,7 @@ def _code(exc: HttpResponseError) -> str:
 
 def _line(exc: BaseException) -> str:
     """The SDK's messages span several lines (request id, XML body): keep the first."""
+    if isinstance(exc, ClientAuthenticationError):
+        return credential_summary(exc)
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -8,6 +8,7 @@ from typing import Any
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from adapters.object_stores.azure_retries import LoggedExponentialRetry
 from domain.destination import Destination
 from domain.errors import InvalidInput
 from domain.ports import Log
@@ -51,7 +52,12 @@ def container_client(
     Precedence (barman 3.19.1): --azure-credential, then AZURE_STORAGE_CONNECTION_STRING (present,
     even empty), AZURE_STORAGE_SAS_TOKEN, AZURE_STORAGE_KEY, else DefaultAzureCredential.
     """
-    options = {**CLIENT_OPTIONS, "session": _pooled_session(), **client_options}
+    options = {
+        **CLIENT_OPTIONS,
+        "session": _pooled_session(),
+        "retry_policy": LoggedExponentialRetry(log, client_options.pop("retry_total", None)),
+        **client_options,
+    }
     if azure_credential is not None:
         if destination.emulated:
             # barman crashes here with an AttributeError (exit 4); same exit, a real message

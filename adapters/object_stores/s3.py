@@ -21,6 +21,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from adapters.object_stores.s3_retries import RetryBudget, RetryLogger
 from domain.errors import (
     BackupError,
     BucketNotFound,
@@ -81,7 +82,7 @@ class S3ObjectStore:
         sse_customer_key: bytes | None = None,
         tags: list[tuple[str, str]] | None = None,
         log: Log | None = None,
-        max_attempts: int = 10,
+        max_attempts: int | None = None,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix
@@ -123,16 +124,17 @@ class S3ObjectStore:
         return self._client
 
     def _build_client(self) -> S3Client:
-        options: dict[str, Any] = {
-            "retries": {"mode": "standard", "max_attempts": self._max_attempts},
-            "max_pool_connections": 32,
-        }
+        session = boto3.Session(profile_name=self._profile)
+        # max_attempts counts every attempt (AWS_MAX_ATTEMPTS's meaning); None: the user's or 11
+        budget = RetryBudget.configured(session._session, self._max_attempts)
+        options: dict[str, Any] = {"retries": budget.config(), "max_pool_connections": 32}
         if self._read_timeout is not None:
             options["read_timeout"] = self._read_timeout
         if self._addressing_style:
             options["s3"] = {"addressing_style": self._addressing_style}
-        session = boto3.Session(profile_name=self._profile)
-        return session.client("s3", endpoint_url=self._endpoint_url, config=Config(**options))
+        client = session.client("s3", endpoint_url=self._endpoint_url, config=Config(**options))
+        RetryLogger(self._log, budget).attach(client)
+        return client
 
     def sdk_error(self, exc: Exception, what: str) -> BackupError:
         """The domain error for an SDK exception raised by `what` (e.g. "upload of 'k'")."""

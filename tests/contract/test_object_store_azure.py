@@ -149,3 +149,20 @@ class TestAzureSpecifics(AzureFixtures):
         with pytest.raises(BucketNotFound):
             upload.upload_part(2, b"two")
         upload.abort()  # never raises, even with the container gone
+
+
+def test_a_closed_port_fails_after_the_first_contact_budget_with_a_warning_per_retry() -> None:
+    from adapters.object_stores.azure_retries import FIRST_CONTACT_ATTEMPTS
+    from tests.fakes import RecordingLog
+
+    log = RecordingLog()
+    endpoint = f"http://127.0.0.1:{free_port()}/{ACCOUNT}"
+    destination = parse_destination("azure-blob-storage", f"{endpoint}/anything/prefix")
+    env = {"AZURE_STORAGE_CONNECTION_STRING": connection_string(endpoint)}
+    store = AzureBlobObjectStore(container_client(destination, env, log), prefix="prefix", log=log)
+    with pytest.raises(CloudConnectionError, match="Can't connect to cloud provider"):
+        store.check()
+    retries = [fields for _, event, fields in log.records if event == "store.retry"]
+    assert [r["attempt"] for r in retries] == list(range(2, FIRST_CONTACT_ATTEMPTS + 1))
+    assert all(r["cause"].startswith("ServiceRequestError") for r in retries)
+    assert all(r["request"].startswith("GET /") for r in retries)

@@ -13,8 +13,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 
 from adapters.object_stores.s3 import S3ObjectStore
-from domain.errors import InvalidInput, StorageError
+from adapters.object_stores.s3_retries import DEFAULT_MAX_ATTEMPTS, FIRST_CONTACT_ATTEMPTS
+from domain.errors import CloudConnectionError, InvalidInput, StorageError
 from domain.ports import ObjectStore
+from tests.fakes import RecordingLog
 from tests.support.ports import free_port
 
 from .object_store_suite import ObjectStoreContract, ReadOpenParts, ReadTags
@@ -80,12 +82,12 @@ class S3Fixtures:
 
     @pytest.fixture
     def missing_bucket_subject(self, make_store: Callable[..., S3ObjectStore]) -> ObjectStore:
-        return make_store(f"contract-missing-{uuid.uuid4().hex[:16]}", max_attempts=0)
+        return make_store(f"contract-missing-{uuid.uuid4().hex[:16]}", max_attempts=1)
 
     @pytest.fixture
     def unreachable_subject(self) -> ObjectStore:
         endpoint = f"http://127.0.0.1:{free_port()}"
-        return local_only(S3ObjectStore("anything", endpoint_url=endpoint, max_attempts=0))
+        return local_only(S3ObjectStore("anything", endpoint_url=endpoint, max_attempts=1))
 
     @pytest.fixture
     def min_part_size(self) -> int:
@@ -220,14 +222,14 @@ class TestS3Specifics(S3Fixtures):
     def test_a_server_error_becomes_a_one_line_storage_error(
         self, make_store: Any, s3_bucket: str
     ) -> None:
-        store = make_store(s3_bucket, max_attempts=0)
+        store = make_store(s3_bucket, max_attempts=1)
         answer(store, "PutObject", 500)
         with pytest.raises(StorageError) as raised:
             store.put("srv/backup.info", b"x")
         assert "s3://" in str(raised.value) and "srv/backup.info" in str(raised.value)
 
     def test_abort_swallows_errors(self, make_store: Any, s3_bucket: str) -> None:
-        store = make_store(s3_bucket, max_attempts=0)
+        store = make_store(s3_bucket, max_attempts=1)
         upload = store.start_multipart("data.tar")
         answer(store, "AbortMultipartUpload", 500)
         upload.abort()
@@ -255,3 +257,75 @@ class TestS3Specifics(S3Fixtures):
         assert store.description == f"s3://{arn}"
         with pytest.raises(InvalidInput, match="access point"):
             store.create_bucket()
+
+
+def fail_first(store: S3ObjectStore, operation: str, statuses: list[int]) -> list[int]:
+    """The store's first `operation` requests get these error statuses; later ones go through."""
+    pending = list(statuses)
+
+    class _Raw:
+        def stream(self) -> Any:
+            return iter([b""])
+
+    def reply(request: Any, **_: Any) -> Any:
+        if pending:
+            return AWSResponse(request.url, pending.pop(0), HTTPHeaders(), _Raw())
+        return None
+
+    store.client.meta.events.register(f"before-send.s3.{operation}", reply)
+    return pending
+
+
+class TestS3Retries(S3Fixtures):
+    """Fast failure at first contact, a full budget afterwards, and a warning per retry."""
+
+    def test_a_closed_port_fails_after_the_first_contact_budget(self) -> None:
+        log = RecordingLog()
+        store = local_only(
+            S3ObjectStore("b", endpoint_url=f"http://127.0.0.1:{free_port()}", log=log)
+        )
+        with pytest.raises(CloudConnectionError, match="Can't connect to cloud provider"):
+            store.check()
+        retries = [f for lvl, e, f in log.records if e == "store.retry"]
+        assert [r["attempt"] for r in retries] == list(range(2, FIRST_CONTACT_ATTEMPTS + 1))
+        assert all(r["request"] == "HeadBucket /b" for r in retries)
+        assert all(r["cause"].startswith("EndpointConnectionError") for r in retries)
+
+    def test_an_unresolvable_host_fails_after_the_first_contact_budget(self) -> None:
+        log = RecordingLog()
+        store = S3ObjectStore("b", endpoint_url="http://cbb-no-such-host.invalid", log=log)
+        with pytest.raises(CloudConnectionError):
+            store.check()
+        assert log.events("warning") == ["store.retry"] * (FIRST_CONTACT_ATTEMPTS - 1)
+
+    def test_transient_errors_after_first_contact_are_retried_and_logged(
+        self, make_store: Any, s3_bucket: str, s3_admin: Any
+    ) -> None:
+        log = RecordingLog()
+        store = make_store(s3_bucket, log=log)
+        store.check()
+        # more failures than the first-contact budget: the full budget applies now
+        left = fail_first(store, "PutObject", [503, 500, 429, 503])
+        store.put("srv/backup.info", b"info")
+        assert left == []
+        retries = [f for lvl, e, f in log.records if e == "store.retry"]
+        assert [r["attempt"] for r in retries] == [2, 3, 4, 5]
+        assert [r["cause"].split()[1] for r in retries] == ["503", "500", "429", "503"]
+        assert all(r["max_attempts"] == DEFAULT_MAX_ATTEMPTS for r in retries)
+        assert retries[0]["request"] == f"PutObject /{s3_bucket}/srv/backup.info"
+        body = s3_admin.get_object(Bucket=s3_bucket, Key="srv/backup.info")["Body"].read()
+        assert body == b"info"
+
+    def test_aws_max_attempts_and_retry_mode_are_honoured(
+        self, make_store: Any, s3_bucket: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+        monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+        log = RecordingLog()
+        store = make_store(s3_bucket, log=log)
+        assert store.client.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 2}
+        store.check()
+        fail_first(store, "PutObject", [503, 503])
+        with pytest.raises(StorageError):
+            store.put("srv/x", b"x")
+        assert log.events("warning") == ["store.retry"]

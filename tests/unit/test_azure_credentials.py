@@ -89,3 +89,72 @@ def test_the_emulator_form_needs_a_connection_string() -> None:
 def test_an_unknown_credential_name_is_invalid_input() -> None:
     with pytest.raises(InvalidInput):
         container_client(REAL, {}, Log(), azure_credential="password")
+
+
+REPORT = (
+    "DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
+    "Attempted credentials:\n"
+    "\tEnvironmentCredential: EnvironmentCredential authentication unavailable. "
+    "Environment variables are not fully configured.\n"
+    "Visit https://aka.ms/azsdk/python/identity/environmentcredential/troubleshoot to troubleshoot.\n"
+    "\tManagedIdentityCredential: ManagedIdentityCredential authentication unavailable.\n"
+    "\tAzureCliCredential: Azure CLI not found on path\n"
+    "To mitigate this issue, please refer to the troubleshooting guidelines."
+)
+
+
+class RefusingCredential:
+    """A TokenCredential that fails as DefaultAzureCredential does when nothing is usable."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        self.calls += 1
+        raise ClientAuthenticationError(REPORT)
+
+    def get_token_info(self, *scopes: str, **kwargs: Any) -> Any:
+        return self.get_token(*scopes)
+
+
+def test_a_refused_credential_is_one_line_naming_the_sources_and_is_not_retried() -> None:
+    from adapters.object_stores import azure_credentials
+    from adapters.object_stores.azure_blob import AzureBlobObjectStore
+    from domain.errors import CloudConnectionError
+
+    credential = RefusingCredential()
+    log = Log()
+    client = azure_credentials._account_client(
+        REAL, credential,
+        {**azure_credentials.CLIENT_OPTIONS,
+         "retry_policy": azure_credentials.LoggedExponentialRetry(log)},
+    )
+    with pytest.raises(CloudConnectionError) as caught:
+        AzureBlobObjectStore(client, prefix="pg", log=log).check()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.endswith(
+        "DefaultAzureCredential found no usable credential (tried EnvironmentCredential, "
+        "ManagedIdentityCredential, AzureCliCredential); first: EnvironmentCredential "
+        "authentication unavailable. Environment variables are not fully configured."
+    )
+    assert credential.calls == 1
+
+
+def test_the_sdk_loggers_print_only_at_the_highest_verbosity(caplog: Any) -> None:
+    import logging
+
+    from adapters.system import quiet_sdk_loggers
+
+    sdk = logging.getLogger("azure.identity._credentials.chained")
+    quiet_sdk_loggers(logging.WARNING)
+    sdk.warning("a 14-line report")
+    assert caplog.records == []
+    quiet_sdk_loggers(logging.DEBUG)
+    try:
+        sdk.warning("a 14-line report")
+        assert [r.getMessage() for r in caplog.records] == ["a 14-line report"]
+    finally:
+        quiet_sdk_loggers(logging.WARNING)
