@@ -38,6 +38,12 @@ _TABLESPACES = (
 )
 _SEGMENT_SIZE = "SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'"
 _CLUSTER_SIZE = "SELECT sum(pg_tablespace_size(oid))::bigint FROM pg_tablespace"
+# Page size and relation segment size (fixed at build time): page checksums mix in the block
+# number counted across a relation's segment files.
+_PAGE_GEOMETRY = (
+    "SELECT current_setting('block_size')::int,"
+    " (SELECT setting::bigint * pg_size_bytes(unit) FROM pg_settings WHERE name = 'segment_size')"
+)
 _END_TIMELINE = (
     "SELECT CASE WHEN pg_is_in_recovery() THEN min_recovery_end_timeline ELSE timeline_id END "
     "FROM pg_control_checkpoint(), pg_control_recovery()"
@@ -191,6 +197,7 @@ class PsycopgPostgres:
                     f"in-place tablespace {space.name} ({space.location}) cannot be backed up"
                 )
         size = None if self._missing_privileges()[1] else self._optional(_CLUSTER_SIZE)
+        block_size, segment_bytes = self._one(_PAGE_GEOMETRY, what=what)
         return ServerInfo(
             version=version,
             major=str(version // 10000),
@@ -205,6 +212,8 @@ class PsycopgPostgres:
             data_checksums=self._optional("SHOW data_checksums"),
             summarize_wal=self._optional("SHOW summarize_wal") if version >= 170000 else None,
             cluster_size=None if size is None else int(size),
+            block_size=int(block_size),
+            segment_blocks=int(segment_bytes) // int(block_size),
         )
 
     def _missing_privileges(self) -> tuple[str, list[str]]:

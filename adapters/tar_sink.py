@@ -6,11 +6,22 @@ import contextlib
 import errno
 import io
 import tarfile
+from typing import BinaryIO
 
 from adapters.compression import StreamWriter, open_writer
+from adapters.read_checks import FileReadCheck
 from adapters.uploads import PartUploader, Throttle, UploadPool
 from domain.errors import BackupError, SourceReadError
-from domain.model import ArchiveResult, FileEntry, FileKind, Member, MemoryFile
+from domain.model import (
+    ArchiveResult,
+    BufferedFile,
+    FileEntry,
+    FileKind,
+    Member,
+    MemoryFile,
+    ReadChecks,
+    SentFile,
+)
 from domain.ports import ObjectStore
 
 _COPY_BUFSIZE = 1 << 20
@@ -35,16 +46,29 @@ class TarStream:
     def header(self, info: tarfile.TarInfo) -> None:
         self._write(info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape"))
 
-    def data_from(self, handle: io.RawIOBase, size: int) -> None:
-        """Exactly `size` bytes: a file that grew is cut, one that shrank is zero-padded."""
+    def data_from(
+        self, handle: io.RawIOBase | BinaryIO, size: int, check: FileReadCheck | None = None
+    ) -> None:
+        """Exactly `size` bytes: a file that grew is cut, one that shrank is zero-padded.
+
+        With `check`, each chunk is checksummed (and its pages verified) before it is written.
+        """
         left = size
+        offset = 0
+        fd = _fileno(handle) if check is not None else None
         while left:
-            chunk = handle.read(min(left, _COPY_BUFSIZE)) or b""
+            chunk = _read_full(handle, min(left, _COPY_BUFSIZE))
             if not chunk:
-                self._write(bytes(left))
+                padding = bytes(left)
+                if check is not None:
+                    check.padding(padding)
+                self._write(padding)
                 break
+            if check is not None:
+                chunk = check.chunk(chunk, offset, fd)
             self._write(chunk)
             left -= len(chunk)
+            offset += len(chunk)
         self._pad()
 
     def data(self, payload: bytes) -> None:
@@ -63,6 +87,29 @@ class TarStream:
             self._write(bytes(tarfile.RECORDSIZE - remainder))
 
 
+def _read_full(handle: io.RawIOBase | BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes, fewer only at the end of the file (a raw read may return less)."""
+    chunk = handle.read(size) or b""
+    if len(chunk) in (0, size):
+        return chunk
+    pieces = [chunk]
+    got = len(chunk)
+    while got < size:
+        more = handle.read(size - got)
+        if not more:
+            break
+        pieces.append(more)
+        got += len(more)
+    return b"".join(pieces)
+
+
+def _fileno(handle: io.RawIOBase | BinaryIO) -> int | None:
+    try:
+        return handle.fileno()
+    except (OSError, ValueError):
+        return None
+
+
 def _tarinfo(member: Member) -> tarfile.TarInfo:
     info = tarfile.TarInfo(member.name)
     info.mode = member.mode & 0o7777
@@ -70,6 +117,9 @@ def _tarinfo(member: Member) -> tarfile.TarInfo:
     info.mtime = member.mtime  # type: ignore[assignment]
     if isinstance(member, MemoryFile):
         info.size = len(member.data)
+        return info
+    if isinstance(member, BufferedFile):
+        info.size = member.size
         return info
     info.uname, info.gname = member.uname, member.gname
     if member.kind is FileKind.DIRECTORY:
@@ -85,8 +135,15 @@ def _tarinfo(member: Member) -> tarfile.TarInfo:
 class TarArchiveWriter:
     """One archive object; `written` is the compressed size so far (what -S compares)."""
 
-    def __init__(self, key: str, parts: PartUploader, compression: str | None) -> None:
+    def __init__(
+        self,
+        key: str,
+        parts: PartUploader,
+        compression: str | None,
+        checks: ReadChecks | None = None,
+    ) -> None:
         self.key = key
+        self._checks = checks
         self._parts = parts
         self._codec = open_writer(compression, parts)
         self._tar = TarStream(self._codec)
@@ -101,32 +158,50 @@ class TarArchiveWriter:
     def members(self) -> int:
         return self._members
 
-    def add(self, member: Member) -> None:
+    def _check(self, name: str) -> FileReadCheck | None:
+        return FileReadCheck(self._checks, name) if self._checks is not None else None
+
+    def add(self, member: Member) -> SentFile | None:
         info = _tarinfo(member)
+        sent: SentFile | None = None
+        check = self._check(member.name)
         if isinstance(member, MemoryFile):
+            data = check.chunk(member.data, 0, None) if check is not None else member.data
             self._tar.header(info)
-            self._tar.data(member.data)
+            self._tar.data(data)
+            sent = check.result(len(data)) if check is not None else SentFile(len(data))
+        elif isinstance(member, BufferedFile):  # the manifest, which does not list itself
+            member.buffer.seek(0)
+            self._tar.header(info)
+            self._tar.data_from(member.buffer, member.size)
+            sent = SentFile(member.size)
         elif member.kind is FileKind.FILE:
-            self._add_file(member, info)
+            sent = self._add_file(member, info, check)
+            if sent is None:
+                return None
         else:
             self._tar.header(info)
         self._members += 1
+        return sent
 
-    def _add_file(self, entry: FileEntry, info: tarfile.TarInfo) -> None:
+    def _add_file(
+        self, entry: FileEntry, info: tarfile.TarInfo, check: FileReadCheck | None
+    ) -> SentFile | None:
         try:
             handle = open(entry.path, "rb", buffering=0)  # noqa: SIM115
         except FileNotFoundError:
-            return  # vanished since the walk (dropped table): PostgreSQL replays it from WAL
+            return None  # vanished since the walk (dropped table): PostgreSQL replays it from WAL
         except OSError as exc:
             raise SourceReadError(f"Cannot read {entry.path}: {exc.strerror}") from exc
         with handle:
             self._tar.header(info)
             try:
-                self._tar.data_from(handle, entry.size)
+                self._tar.data_from(handle, entry.size, check)
             except OSError as exc:
                 if exc.errno in (errno.EIO, errno.EACCES, errno.EPERM):
                     raise SourceReadError(f"Cannot read {entry.path}: {exc.strerror}") from exc
                 raise
+        return check.result(entry.size) if check is not None else SentFile(entry.size)
 
     def close(self) -> ArchiveResult:
         try:
@@ -165,13 +240,13 @@ class TarArchiveSink:
         self._max_bandwidth = max_bandwidth
         self._pool: UploadPool | None = None
 
-    def open(self, key: str) -> TarArchiveWriter:
+    def open(self, key: str, checks: ReadChecks | None = None) -> TarArchiveWriter:
         if self._pool is None:
             self._pool = UploadPool(self._jobs)
         parts = PartUploader(
             self._store, key, self._part_size, self._pool, Throttle(self._max_bandwidth)
         )
-        return TarArchiveWriter(key, parts, self._compression)
+        return TarArchiveWriter(key, parts, self._compression, checks)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -6,6 +6,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import BinaryIO
 
 BACKUP_ID_RE = re.compile(r"^\d{8}T\d{6}$")
 
@@ -95,7 +96,60 @@ class MemoryFile:
     mtime: float = 0.0
 
 
-Member = FileEntry | MemoryFile
+@dataclass(frozen=True)
+class BufferedFile:
+    """A member whose content is in a seekable buffer, read from its start (the backup_manifest,
+    spooled to disk when large, so memory stays flat whatever the number of files)."""
+
+    name: str
+    buffer: BinaryIO
+    size: int
+    mode: int = 0o600
+    uid: int = 0
+    gid: int = 0
+    mtime: float = 0.0
+
+
+Member = FileEntry | MemoryFile | BufferedFile
+
+
+@dataclass(frozen=True)
+class PageCheck:
+    """Verify the data-page checksums of relation files while they are read (the server has
+    data_checksums on). Pages whose LSN is at or after `start_lsn` are not judged."""
+
+    start_lsn: int
+    block_size: int = 8192
+    blocks_per_segment: int = 131072
+
+
+@dataclass(frozen=True)
+class ReadChecks:
+    """What an archive computes on the bytes it sends: the manifest checksum algorithm
+    (pg_basebackup's names, `NONE` for none) and, optionally, page-checksum verification."""
+
+    algorithm: str = "CRC32C"
+    pages: PageCheck | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageFailure:
+    """One block whose checksum did not match, also after being read a second time."""
+
+    block: int
+    calculated: int
+    expected: int
+
+
+@dataclass(frozen=True, slots=True)
+class SentFile:
+    """What was sent for one file: its size in the archive, the checksum of those bytes (hex,
+    empty when none was asked), the first page-checksum failures and how many there were."""
+
+    size: int
+    checksum: str = ""
+    page_failures: tuple[PageFailure, ...] = ()
+    failure_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,6 +169,8 @@ class ServerInfo:
     data_checksums: str | None = None
     summarize_wal: str | None = None
     cluster_size: int | None = None
+    block_size: int = 8192  # SHOW block_size
+    segment_blocks: int = 131072  # SHOW segment_size / block_size (blocks per relation file)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from domain.model import (
     BackupStop,
     FileEntry,
     Member,
+    ReadChecks,
+    SentFile,
     ServerInfo,
 )
 from domain.plan import ArchiveSpec
@@ -67,7 +69,9 @@ class ArchiveWriter(Protocol):
     @property
     def members(self) -> int: ...
 
-    def add(self, member: Member) -> None: ...
+    def add(self, member: Member) -> SentFile | None:
+        """Append a member; for file content, what was sent (None for directories, links and
+        files that vanished since the walk)."""
 
     def close(self) -> ArchiveResult:
         """Finish the tar and the codec, complete the upload; the object is then visible."""
@@ -77,7 +81,9 @@ class ArchiveWriter(Protocol):
 
 
 class ArchiveSink(Protocol):
-    def open(self, key: str) -> ArchiveWriter: ...
+    def open(self, key: str, checks: ReadChecks | None = None) -> ArchiveWriter:
+        """A new archive; with `checks`, each file's bytes are checksummed (and its pages
+        verified) as they are read."""
 
     def close(self) -> None:
         """Release workers; abort whatever is still open."""

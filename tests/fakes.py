@@ -24,6 +24,9 @@ from domain.model import (
     Lsn,
     Member,
     MemoryFile,
+    PageFailure,
+    ReadChecks,
+    SentFile,
     ServerInfo,
     Tablespace,
 )
@@ -182,24 +185,35 @@ class FakeFileTree:
 
 
 class FakeArchiveWriter:
-    def __init__(self, sink: FakeArchiveSink, key: str) -> None:
+    def __init__(self, sink: FakeArchiveSink, key: str, checks: ReadChecks | None = None) -> None:
         self.key = key
         self.sink = sink
+        self.checks = checks
         self.added: list[Member] = []
         self.state = "open"
 
     @property
     def written(self) -> int:
-        return sum(m.size if isinstance(m, FileEntry) else len(m.data) for m in self.added)
+        return sum(_member_size(m) for m in self.added)
 
     @property
     def members(self) -> int:
         return len(self.added)
 
-    def add(self, member: Member) -> None:
+    def add(self, member: Member) -> SentFile | None:
         if self.sink.fail_on_member == member.name:
             raise StorageError(f"Upload of {self.key} failed: simulated")
         self.added.append(member)
+        if isinstance(member, FileEntry) and member.kind is not FileKind.FILE:
+            return None
+        failures = self.sink.page_failures.get(member.name, ())
+        checksum = f"sum:{member.name}" if self.checks and self.checks.algorithm != "NONE" else ""
+        return SentFile(
+            _member_size(member),
+            checksum,
+            tuple(failures[:5]) if self.checks and self.checks.pages else (),
+            len(failures) if self.checks and self.checks.pages else 0,
+        )
 
     def close(self) -> ArchiveResult:
         self.state = "closed"
@@ -208,6 +222,12 @@ class FakeArchiveWriter:
 
     def abort(self) -> None:
         self.state = "aborted"
+
+
+def _member_size(member: Member) -> int:
+    if isinstance(member, MemoryFile):
+        return len(member.data)
+    return member.size
 
 
 def _member_bytes(member: Member) -> bytes:
@@ -219,14 +239,21 @@ def _member_bytes(member: Member) -> bytes:
 class FakeArchiveSink:
     """Records the members of each archive; a closed archive is put in the store as a listing."""
 
-    def __init__(self, store: Any, fail_on_member: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Any,
+        fail_on_member: str | None = None,
+        page_failures: dict[str, list[PageFailure]] | None = None,
+    ) -> None:
         self.store = store
         self.fail_on_member = fail_on_member
+        # member name -> the page failures its pages show when checked
+        self.page_failures = page_failures or {}
         self.writers: list[FakeArchiveWriter] = []
         self.closed = False
 
-    def open(self, key: str) -> FakeArchiveWriter:
-        writer = FakeArchiveWriter(self, key)
+    def open(self, key: str, checks: ReadChecks | None = None) -> FakeArchiveWriter:
+        writer = FakeArchiveWriter(self, key, checks)
         self.writers.append(writer)
         return writer
 

@@ -85,3 +85,29 @@ def client_tool(bindir: Path, name: str) -> Path:
     """A client program from the server's bindir, else from Debian's 15."""
     own = bindir / name
     return own if own.exists() else CLIENT_BINDIR / name
+
+
+def client_bindir(major: int) -> Path | None:
+    """Client tools (pg_verifybackup, pg_waldump, pg_basebackup, pg_checksums) of `major`:
+    Debian's for 15, .ci/install-pg-clients' for 14, 16, 17 and 18; None when not installed."""
+    if major == 15 and (DEBIAN_BINDIR / "pg_verifybackup").exists():
+        return DEBIAN_BINDIR
+    bindir = recorded_file().parent / "clients" / str(major) / "bin"
+    return bindir if (bindir / "pg_verifybackup").exists() else None
+
+
+def require_client_bindir(major: int) -> Path:
+    """client_bindir(major), or skip (fail when CI requires every major) naming what is missing."""
+    found = client_bindir(major)
+    if found is None:
+        _missing(f"PostgreSQL {major} client tools are not installed (run .ci/install-pg-clients)")
+    return found
+
+
+def newest_verifybackup() -> Path:
+    """The newest pg_verifybackup installed: it reads manifests of version 1 and 2."""
+    for major in (18, 17, 16, 15, 14):
+        found = client_bindir(major)
+        if found is not None:
+            return found / "pg_verifybackup"
+    _missing("no pg_verifybackup is installed (Debian's postgresql-client-15)")
