@@ -22,6 +22,7 @@ from google.cloud.storage import Blob, Bucket, Client
 from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 from google.cloud.storage.retry import DEFAULT_RETRY
 
+from adapters.object_stores.gcs_retries import first_contact_retry, logged_default_retry
 from domain.errors import (
     BackupError,
     BucketNotFound,
@@ -68,13 +69,13 @@ class GcsObjectStore:
         self.prefix = prefix
         self.kms_key_name = kms_key_name
         self.metadata = dict(tags) if tags else None
-        self.retry = retry
+        self._log: Log = log or NullLog()
+        self.retry = logged_default_retry(self._log) if retry is DEFAULT_RETRY else retry
         self._client_args: dict[str, Any] = {
             "client_options": client_options,
             "credentials": credentials,
             "project": project,
         }
-        self._log: Log = log or NullLog()
         self._client: Client | None = None
         self._client_lock = threading.Lock()
 
@@ -126,7 +127,7 @@ class GcsObjectStore:
     def check(self) -> None:
         # barman: bucket.exists(); False -> 1, any API error (403, retries exhausted) -> 2
         try:
-            found = self.bucket.exists(retry=self.retry)
+            found = self.bucket.exists(retry=first_contact_retry(self._log, CHECK, self.retry))
         except GoogleAPIError as exc:
             raise CloudConnectionError(
                 f"Can't connect to cloud provider: {self.description}: {_line(exc)}"

@@ -14,14 +14,15 @@ def exception_cause(exc: BaseException) -> str:
 
 
 def log_retry(
-    log: Log, provider: str, attempt: int, max_attempts: int, request: str, cause: str
+    log: Log,
+    provider: str,
+    attempt: int | None,
+    max_attempts: int | None,
+    request: str,
+    cause: str,
 ) -> None:
-    """A WARNING for one retry: which attempt this is (of how many at most), what, and why."""
-    log.warning(
-        RETRY_EVENT,
-        provider=provider,
-        attempt=attempt,
-        max_attempts=max_attempts,
-        request=request,
-        cause=cause,
-    )
+    """A WARNING for one retry: which attempt this is (of how many at most), what, and why.
+
+    `attempt`/`max_attempts` are None where the SDK's budget is a deadline, not a count."""
+    counts = {"attempt": attempt, "max_attempts": max_attempts} if attempt is not None else {}
+    log.warning(RETRY_EVENT, provider=provider, **counts, request=request, cause=cause)

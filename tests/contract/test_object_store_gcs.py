@@ -116,3 +116,23 @@ class TestGcsSpecifics(GcsFixtures):
         store = GcsObjectStore("bucket")
         with pytest.raises(InvalidInput):
             store.check()
+
+
+def test_a_closed_port_fails_after_the_first_contact_budget_with_a_warning_per_retry() -> None:
+    from adapters.object_stores.gcs_retries import FIRST_CONTACT_ATTEMPTS
+    from domain.errors import CloudConnectionError
+    from tests.fakes import RecordingLog
+
+    log = RecordingLog()
+    store = GcsObjectStore(
+        "anything",
+        client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"},
+        credentials=AnonymousCredentials(),
+        project="test",
+        log=log,
+    )
+    with pytest.raises(CloudConnectionError, match="Can't connect to cloud provider"):
+        store.check()
+    retries = [fields for _, event, fields in log.records if event == "store.retry"]
+    assert [r["attempt"] for r in retries] == list(range(2, FIRST_CONTACT_ATTEMPTS + 1))
+    assert all(r["cause"].startswith("ConnectionError") for r in retries)
