@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,14 +19,9 @@ from domain.errors import (
 )
 from domain.model import BackupStart, BackupStop, Lsn, ServerInfo, Tablespace
 from domain.ports import Log
+from domain.redaction import credentials_in, redact
 
 LOST = "Connection to the Postgres server was lost during the backup."
-_SECRETS = (
-    re.compile(r"((?<!\w)password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s']\S*)", re.IGNORECASE),
-    re.compile(r"(://[^:/?#@]*:)([^@]*)(?=@)"),
-    re.compile(r"([?&]password=)([^&#]*)", re.IGNORECASE),
-)
-
 _FILES = (
     "SELECT name, setting FROM pg_settings WHERE name IN ('config_file', 'hba_file', 'ident_file')"
 )
@@ -85,19 +79,20 @@ def build_conninfo(params: ConnParams, application_name: str) -> str:
         parts.update({k: v for k, v in vars(params).items() if k != "dbname" and v})
         parts.setdefault("application_name", application_name)
         return make_conninfo("", **parts)
-    except psycopg.Error:
-        raise InvalidInput(f"Cannot connect to postgres: {_parse_error(dbname)}") from None
-
-
-def _parse_error(text: str) -> str:
-    """libpq's complaint about `text`, worked out on a copy whose passwords are masked."""
-    for pattern in _SECRETS:
-        text = pattern.sub(lambda m: m.group(1) + "***", text)
-    try:
-        conninfo_to_dict(text)
     except psycopg.Error as exc:
-        return f"invalid connection string: {_first_line(exc)}"
-    return "invalid connection string"
+        raise _conninfo_error(dbname, exc) from None
+
+
+def _conninfo_error(dbname: str, exc: psycopg.Error) -> InvalidInput | PostgresConnectionError:
+    """libpq's reason, every password in `dbname` masked, with barman's exit code.
+
+    barman rejects a conninfo token without `=` itself (exit 4); every other malformed
+    conninfo fails inside psycopg2's connect, as `invalid dsn: <libpq's reason>` (exit 1).
+    """
+    reason = redact(_first_line(exc), extra=credentials_in(dbname))
+    if reason.startswith('missing "=" after'):
+        return InvalidInput(f"Cannot connect to postgres: invalid connection string: {reason}")
+    return PostgresConnectionError(f"Cannot connect to postgres: invalid dsn: {reason}")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -136,10 +131,7 @@ class PsycopgPostgres:
         return self._conn
 
     def _scrub(self, exc: BaseException) -> str:
-        text = _first_line(exc)
-        for secret in (self._password, os.environ.get("PGPASSWORD")):
-            text = text.replace(secret, "***") if secret else text
-        return text
+        return redact(_first_line(exc), extra=(self._password, os.environ.get("PGPASSWORD", "")))
 
     def _notice(self, diag: psycopg.errors.Diagnostic) -> None:
         message = diag.message_primary or ""

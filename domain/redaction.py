@@ -128,9 +128,27 @@ def add_secret(secret: str) -> None:
         _literals = tuple(sorted(values, key=len, reverse=True))
 
 
-def redact(text: str) -> str:
-    """`text` with every credential masked; hosts, ports and the reason stay readable."""
-    for literal in _literals:
+def credentials_in(text: str) -> set[str]:
+    """The values the context patterns would mask in `text` (to mask them wherever else they show)."""
+    found: set[str] = set()
+    for pattern, _ in _PATTERNS:
+        for match in pattern.finditer(text):
+            value = match.group(0)[len(match.group(1)) :].strip("'\"")
+            if value:
+                found |= _variants(value)
+    return found
+
+
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """`text` with every credential masked; hosts, ports and the reason stay readable.
+
+    `extra` are more values to mask by value, for this call only.
+    """
+    literals = _literals
+    if extra:
+        more = set().union(*(_variants(e) for e in extra if e))
+        literals = tuple(sorted(set(literals) | more, key=len, reverse=True))
+    for literal in literals:
         if literal in text:
             text = text.replace(literal, MASK)
     for pattern, replacement in _PATTERNS:

@@ -16,7 +16,7 @@ import pytest
 
 from adapters.postgres import ConnParams, PsycopgPostgres
 from domain.errors import (
-    InvalidInput,
+    BackupError,
     PostgresConnectionError,
     PostgresError,
     PrivilegeError,
@@ -298,21 +298,26 @@ class TestPsycopgPostgres(PsycopgFixtures):
             cluster.sql("DROP ROLE pwuser")
 
     @pytest.mark.parametrize(
-        "dbname",
+        ("dbname", "code", "reason"),
         [
-            f"host=h password={PASSWORD} junk",
-            f"password='{PASSWORD} more' junk",
-            f"dbname=x password='{PASSWORD}",
-            f"postgresql://u:{PASSWORD}@[::1/db",
-            f"postgresql://u:{PASSWORD}%zz@h/db",
-            f"postgresql://u@h/db?password={PASSWORD}&bogus=1",
-            "nosuchkey=1",
+            # barman rejects a token without "=" itself (exit 4); libpq's other parse errors
+            # reach it through psycopg2.connect as "invalid dsn: <reason>" (exit 1).
+            (f"host=h password={PASSWORD} junk", 4, 'invalid connection string: missing "=" after "junk"'),
+            (f"password='{PASSWORD} more' junk", 4, 'invalid connection string: missing "=" after "junk"'),
+            (f"dbname=x password='{PASSWORD}", 1, "invalid dsn: unterminated quoted string"),
+            (f"postgresql://u:{PASSWORD}@[::1/db", 1, 'invalid dsn: end of string reached when looking for matching "]"'),
+            (f"postgresql://u:{PASSWORD}%zz@h/db", 1, "invalid dsn: invalid percent-encoded token"),
+            (f"postgresql://u@h/db?password={PASSWORD}&bogus=1", 1, 'invalid dsn: invalid URI query parameter: "bogus"'),
+            ("nosuchkey=1", 1, 'invalid dsn: invalid connection option "nosuchkey"'),
         ],
     )
-    def test_bad_conninfo_is_invalid_input_without_password(self, dbname: str) -> None:
-        with pytest.raises(InvalidInput) as err:
+    def test_bad_conninfo_keeps_libpq_reason_without_password(
+        self, dbname: str, code: int, reason: str
+    ) -> None:
+        with pytest.raises(BackupError) as err:
             PsycopgPostgres(ConnParams(dbname=dbname), RecordingLog())
-        assert str(err.value).startswith("Cannot connect to postgres: invalid connection string")
+        assert str(err.value).startswith(f"Cannot connect to postgres: {reason}")
+        assert int(err.value.exit_code) == code
         assert PASSWORD not in str(err.value) and "\n" not in str(err.value)
 
     def test_connection_refused(self) -> None:

@@ -145,3 +145,19 @@ def test_a_secret_echoed_by_the_argument_parser_is_masked():
     code = main(["--cloud-provider", "pgPassW0rd", "s3://bkt/pg", "main"], {"PGPASSWORD": "pgPassW0rd"}, out, err)
     assert code == 3
     assert "invalid choice" in err.getvalue() and "pgPassW0rd" not in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("dbname", "code", "reason"),
+    [
+        ("host=x password='pgPassW0rd", 1, "invalid dsn: unterminated quoted string in connection info string"),
+        ("postgresql://u:pgPassW0rd@127.0.0.1/db?foo=bar", 1, 'invalid dsn: invalid URI query parameter: "foo"'),
+        ("host=x password=pgPassW0rd port", 4, 'invalid connection string: missing "=" after "port"'),
+    ],
+)
+def test_a_malformed_conninfo_keeps_libpq_reason_with_barman_s_exit_code(dbname, code, reason):
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["-d", dbname, "s3://bkt/pg", "main"], {}, out, err) == code
+    line = json.loads(err.getvalue())["event"]
+    assert line.startswith(f"Cannot connect to postgres: {reason}")
+    assert "pgPassW0rd" not in err.getvalue() + out.getvalue()
