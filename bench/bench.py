@@ -61,6 +61,7 @@ class Bench:
         self.oracle_320 = _oracle_320() if "zstd" in args.codecs else None
         self.barman_320 = self.oracle_320.tool("barman-cloud-backup") if self.oracle_320 else None
         self.rows: list[dict[str, object]] = []
+        self.started = time.monotonic()
 
     def setup(self, moto: MotoServer) -> None:
         self.moto = moto
@@ -107,6 +108,11 @@ class Bench:
         shutil.rmtree(f"{dest}-ts", ignore_errors=True)
         return "restored" if ok else f"RESTORE FAILED: {r.stderr[-300:]}"
 
+    def progress(self, message: str) -> None:
+        """One line per step on stderr, so a run of many minutes shows where it is."""
+        elapsed = time.monotonic() - self.started
+        print(f"[bench {elapsed:6.0f}s] {message}", file=sys.stderr, flush=True)
+
     def codec(self, name: str) -> None:
         flags = CODECS[name]
         barman = self.barman_320 if name == "zstd" else self.barman
@@ -116,10 +122,13 @@ class Bench:
             for who, tool in (("ours", self.ours), ("barman", barman)):
                 if tool is None:
                     continue
+                self.progress(f"{name}: run {i + 1}/{self.args.runs} of {who}")
                 m, size, prefix = self.backup(str(tool), flags, 2, f"{who}-{name}")
                 results[who].append((m, size))
+                self.progress(f"{name}: {who} took {m.wall:.1f} s, {size / 1e6:.0f} MB uploaded")
                 if i == 0 and not self.args.no_verify:
                     oracle = self.oracle_320 if name == "zstd" else self.oracle
+                    self.progress(f"{name}: restoring {who}'s backup with the real barman")
                     checks[who] = self.verify(prefix, oracle) if oracle else "no reader"
         for who, runs in results.items():
             if runs:
@@ -162,6 +171,7 @@ class Bench:
         curve = []
         for name in self.args.curve_codecs:
             for jobs in (1, 2, 4):
+                self.progress(f"-J curve: {name} at -J {jobs}")
                 walls = [self.backup(self.ours, CODECS[name], jobs, f"curve-{name}-{jobs}")[0].wall
                          for _ in range(self.args.runs)]
                 curve.append((name, jobs, statistics.median(walls)))
@@ -200,11 +210,14 @@ def main() -> int:
         bench.barman_320 = None
     try:
         with MotoServer() as moto:
+            bench.progress(f"making a cluster at pgbench scale {args.scale}")
             bench.setup(moto)
             for codec in args.codecs:
                 bench.codec(codec)
+            bench.progress("tar | codec floors")
             floors = bench.floors()
             curve = bench.jobs_curve()
+            bench.progress("store ingest rate")
             ingest = bench.ingest_rate()
             bench.report(floors, ingest, curve)
     finally:
