@@ -9,9 +9,11 @@ import stat
 from collections.abc import Iterator
 from functools import lru_cache
 
+from adapters.object_stores.null_log import NullLog
 from domain.errors import SourceReadError
 from domain.model import FileEntry, FileKind
 from domain.plan import ArchiveSpec
+from domain.ports import Log
 
 
 @lru_cache(maxsize=256)
@@ -30,24 +32,43 @@ def _gname(gid: int) -> str:
         return ""
 
 
-def _entry(path: str, name: str, st: os.stat_result) -> FileEntry | None:
+_SPECIAL = (
+    (stat.S_ISFIFO, FileKind.FIFO),
+    (stat.S_ISCHR, FileKind.CHAR_DEVICE),
+    (stat.S_ISBLK, FileKind.BLOCK_DEVICE),
+)
+# A linked WAL directory (initdb -X) is the usual directory link in PGDATA: skipped quietly
+# (its content is excluded anyway, and restore recreates it).
+_QUIET_DIR_LINKS = ("pg_wal", "pg_xlog")
+
+
+def _entry(path: str, name: str, st: os.stat_result, log: Log) -> FileEntry | None:
     mode = st.st_mode
+    link, size, device = "", 0, 0
     if stat.S_ISREG(mode):
-        kind, size, link = FileKind.FILE, st.st_size, ""
+        kind, size = FileKind.FILE, st.st_size
     elif stat.S_ISDIR(mode):
-        kind, size, link = FileKind.DIRECTORY, 0, ""
+        kind = FileKind.DIRECTORY
     elif stat.S_ISLNK(mode):
         try:
             link = os.readlink(path)
         except FileNotFoundError:
             return None
-        # A symlink to a directory (pg_tblspc/<oid>, a linked pg_wal) is neither stored nor
-        # followed: restore recreates tablespace links from backup.info.
+        # Neither stored nor followed, as barman's os.walk does (pg_tblspc/<oid> links never
+        # get here: restore recreates them from backup.info).
         if os.path.isdir(path):
+            (log.debug if name in _QUIET_DIR_LINKS else log.warning)(
+                "special file skipped", path=path, type="symlink to a directory", target=link
+            )
             return None
-        kind, size = FileKind.SYMLINK, 0
+        kind = FileKind.SYMLINK
     else:
-        return None  # sockets, fifos, devices
+        special = next((k for test, k in _SPECIAL if test(mode)), None)
+        if special is None:  # a socket (or a door, a whiteout): tarfile cannot store it either
+            log.warning("special file skipped", path=path, type=_type_name(mode))
+            return None
+        log.warning("special file kept as an empty entry", path=path, type=special.value)
+        kind, device = special, st.st_rdev
     return FileEntry(
         path=path,
         name=name,
@@ -60,11 +81,22 @@ def _entry(path: str, name: str, st: os.stat_result) -> FileEntry | None:
         gname=_gname(st.st_gid),
         mtime=st.st_mtime,
         linkname=link,
+        device=device,
     )
 
 
+def _type_name(mode: int) -> str:
+    return "socket" if stat.S_ISSOCK(mode) else f"file type {stat.S_IFMT(mode):o}"
+
+
 class LocalFileTree:
-    """Each directory's entry, then its files, then its subdirectories (names sorted)."""
+    """Each directory's entry, then its files, then its subdirectories (names sorted).
+
+    Special files are logged at warning level, one line each with the path and the type.
+    """
+
+    def __init__(self, log: Log | None = None) -> None:
+        self._log: Log = log or NullLog()
 
     def walk(self, spec: ArchiveSpec) -> Iterator[FileEntry]:
         root = os.path.realpath(spec.root)
@@ -73,7 +105,7 @@ class LocalFileTree:
         except OSError as exc:
             raise SourceReadError(f"Cannot read {root}: {exc.strerror}") from exc
         if spec.root_entry:
-            entry = _entry(root, "./", st)
+            entry = _entry(root, "./", st, self._log)
             if entry is not None:
                 yield entry
         yield from self._walk_dir(root, "", spec)
@@ -97,7 +129,7 @@ class LocalFileTree:
                 continue
             except OSError as exc:
                 raise SourceReadError(f"Cannot read {child.path}: {exc.strerror}") from exc
-            entry = _entry(child.path, child_rel, st)
+            entry = _entry(child.path, child_rel, st, self._log)
             if entry is None:
                 continue
             if entry.kind is FileKind.DIRECTORY:
@@ -113,4 +145,4 @@ class LocalFileTree:
             return None
         except OSError as exc:
             raise SourceReadError(f"Cannot read {path}: {exc.strerror}") from exc
-        return _entry(path, name, st)
+        return _entry(path, name, st, self._log)

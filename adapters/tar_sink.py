@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import os
 import tarfile
 from typing import BinaryIO
 
 from adapters.compression import StreamWriter, open_writer
+from adapters.object_stores.null_log import NullLog
 from adapters.read_checks import FileReadCheck
 from adapters.uploads import PartUploader, Throttle, UploadPool
 from domain.errors import BackupError, SourceReadError
+from domain.manifest import relation_name_rule
 from domain.model import (
     ArchiveResult,
     BufferedFile,
@@ -22,7 +25,7 @@ from domain.model import (
     ReadChecks,
     SentFile,
 )
-from domain.ports import ObjectStore
+from domain.ports import Log, ObjectStore
 
 _COPY_BUFSIZE = 1 << 20
 
@@ -48,17 +51,20 @@ class TarStream:
 
     def data_from(
         self, handle: io.RawIOBase | BinaryIO, size: int, check: FileReadCheck | None = None
-    ) -> None:
+    ) -> int:
         """Exactly `size` bytes: a file that grew is cut, one that shrank is zero-padded.
 
         With `check`, each chunk is checksummed (and its pages verified) before it is written.
+        Returns how many bytes were missing (0 unless the file shrank while it was read).
         """
+        missing = 0
         left = size
         offset = 0
         fd = _fileno(handle) if check is not None else None
         while left:
             chunk = _read_full(handle, min(left, _COPY_BUFSIZE))
             if not chunk:
+                missing = left
                 padding = bytes(left)
                 if check is not None:
                     check.padding(padding)
@@ -70,6 +76,7 @@ class TarStream:
             left -= len(chunk)
             offset += len(chunk)
         self._pad()
+        return missing
 
     def data(self, payload: bytes) -> None:
         self._write(payload)
@@ -110,6 +117,13 @@ def _fileno(handle: io.RawIOBase | BinaryIO) -> int | None:
         return None
 
 
+_SPECIAL_TYPES = {
+    FileKind.FIFO: tarfile.FIFOTYPE,
+    FileKind.CHAR_DEVICE: tarfile.CHRTYPE,
+    FileKind.BLOCK_DEVICE: tarfile.BLKTYPE,
+}
+
+
 def _tarinfo(member: Member) -> tarfile.TarInfo:
     info = tarfile.TarInfo(member.name)
     info.mode = member.mode & 0o7777
@@ -127,6 +141,9 @@ def _tarinfo(member: Member) -> tarfile.TarInfo:
     elif member.kind is FileKind.SYMLINK:
         info.type = tarfile.SYMTYPE
         info.linkname = member.linkname
+    elif member.kind in _SPECIAL_TYPES:
+        info.type = _SPECIAL_TYPES[member.kind]
+        info.devmajor, info.devminor = os.major(member.device), os.minor(member.device)
     else:
         info.size = member.size
     return info
@@ -141,8 +158,10 @@ class TarArchiveWriter:
         parts: PartUploader,
         compression: str | None,
         checks: ReadChecks | None = None,
+        log: Log | None = None,
     ) -> None:
         self.key = key
+        self._log: Log = log or NullLog()
         self._checks = checks
         self._parts = parts
         self._codec = open_writer(compression, parts)
@@ -196,11 +215,21 @@ class TarArchiveWriter:
         with handle:
             self._tar.header(info)
             try:
-                self._tar.data_from(handle, entry.size, check)
+                missing = self._tar.data_from(handle, entry.size, check)
             except OSError as exc:
                 if exc.errno in (errno.EIO, errno.EACCES, errno.EPERM):
                     raise SourceReadError(f"Cannot read {entry.path}: {exc.strerror}") from exc
                 raise
+        if missing:
+            # Zero-padded to the size the header announced, as barman does. A relation file
+            # (a truncated or dropped table) is repaired by WAL replay; anything else is not.
+            relation = relation_name_rule(entry.name) is not None
+            (self._log.debug if relation else self._log.warning)(
+                "file shrank while it was read: zero-padded",
+                path=entry.path,
+                expected=entry.size,
+                read=entry.size - missing,
+            )
         return check.result(entry.size) if check is not None else SentFile(entry.size)
 
     def close(self) -> ArchiveResult:
@@ -232,7 +261,9 @@ class TarArchiveSink:
         part_size: int,
         jobs: int,
         max_bandwidth: int | None = None,
+        log: Log | None = None,
     ) -> None:
+        self._log = log
         self._store = store
         self._compression = compression
         self._part_size = part_size
@@ -246,7 +277,7 @@ class TarArchiveSink:
         parts = PartUploader(
             self._store, key, self._part_size, self._pool, Throttle(self._max_bandwidth)
         )
-        return TarArchiveWriter(key, parts, self._compression, checks)
+        return TarArchiveWriter(key, parts, self._compression, checks, self._log)
 
     def close(self) -> None:
         if self._pool is not None:

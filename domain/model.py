@@ -65,6 +65,10 @@ class FileKind(enum.Enum):
     FILE = "file"
     DIRECTORY = "dir"
     SYMLINK = "symlink"
+    # Kept as entries without data, as barman's tarfile does (a FIFO left in PGDATA by a tool).
+    FIFO = "fifo"
+    CHAR_DEVICE = "character device"
+    BLOCK_DEVICE = "block device"
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class FileEntry:
     gname: str = ""
     mtime: float = 0.0
     linkname: str = ""
+    device: int = 0  # st_rdev of a device node
 
 
 @dataclass(frozen=True)

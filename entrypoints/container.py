@@ -206,7 +206,7 @@ class Container(containers.DeclarativeContainer):
         },
     )
     postgres = providers.Resource(_postgres, options, log)
-    files = providers.Singleton(LocalFileTree)
+    files = providers.Singleton(LocalFileTree, log=log)
     max_archive_size = providers.Singleton(_max_archive_size, options, log)
     part_size = providers.Singleton(
         chunk_size,
@@ -221,6 +221,7 @@ class Container(containers.DeclarativeContainer):
         part_size=part_size,
         jobs=providers.Callable(lambda o: o.jobs, options),
         max_bandwidth=providers.Callable(lambda o: o.max_bandwidth, options),
+        log=log,
     )
     deps = providers.Factory(
         services.BackupDeps,
