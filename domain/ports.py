@@ -121,6 +121,11 @@ class ObjectStore(Protocol):
 
     def put(self, key: str, data: bytes) -> None: ...
 
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        """Create `key` only if no object holds it, atomically (the store's conditional write:
+        S3 If-None-Match: *, GCS ifGenerationMatch=0, Azure If-None-Match: *). False, with
+        nothing written, if it exists or another writer is creating it at the same moment."""
+
     def get(self, key: str) -> bytes: ...
 
     def list(self, prefix: str) -> builtins.list[str]: ...

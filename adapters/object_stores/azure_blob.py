@@ -12,6 +12,7 @@ from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
     HttpResponseError,
+    ResourceExistsError,
     ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
@@ -111,6 +112,23 @@ class AzureBlobObjectStore:
                 key, data, overwrite=True, tags=self.tags, max_concurrency=8, **self.write_args
             )
         self._log.debug("azure.put", key=key, size=len(data))
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        try:
+            # overwrite=False sends If-None-Match: *: the service refuses an existing blob.
+            self.container.upload_blob(
+                key, data, overwrite=False, tags=self.tags, **self.write_args
+            )
+        except ResourceExistsError:
+            return False
+        except HttpResponseError as exc:
+            if _code(exc) in ("BlobAlreadyExists", "ConditionNotMet"):
+                return False
+            raise self.sdk_error(exc, f"conditional upload of '{key}'") from exc
+        except AzureError as exc:
+            raise self.sdk_error(exc, f"conditional upload of '{key}'") from exc
+        self._log.debug("azure.put_if_absent", key=key, size=len(data))
+        return True
 
     def get(self, key: str) -> bytes:
         with self.translated(f"download of '{key}'"):

@@ -14,6 +14,7 @@ from google.api_core.exceptions import (
     GoogleAPICallError,
     GoogleAPIError,
     NotFound,
+    PreconditionFailed,
     RetryError,
     Unauthorized,
 )
@@ -155,6 +156,21 @@ class GcsObjectStore:
                 bytes(data), content_type="application/octet-stream", retry=self.retry
             )
         self._log.debug("gcs.put", key=key, size=len(data))
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        try:
+            self.blob(key).upload_from_string(
+                bytes(data),
+                content_type="application/octet-stream",
+                if_generation_match=0,  # only if no live object has the name
+                retry=self.retry,
+            )
+        except PreconditionFailed:
+            return False
+        except SDK_ERRORS as exc:
+            raise self.sdk_error(exc, f"conditional upload of '{key}'") from exc
+        self._log.debug("gcs.put_if_absent", key=key, size=len(data))
+        return True
 
     def get(self, key: str) -> bytes:
         with self.translated(f"download of '{key}'", missing="key"):

@@ -136,6 +136,16 @@ class MemoryObjectStore:
                 raise self._injected("upload", key)
             self._store(key, bytes(data))
 
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        with self._lock:
+            self._enter("put", key)
+            if key in self.objects:
+                return False
+            if _matches(self.fail_on_put, key):
+                raise self._injected("upload", key)
+            self._store(key, bytes(data))
+            return True
+
     def _store(self, key: str, data: bytes) -> None:
         self.objects[key] = data
         self.object_tags[key] = list(self.tags)

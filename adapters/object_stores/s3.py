@@ -220,6 +220,24 @@ class S3ObjectStore:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **self.create_args)
         self._log.debug("s3.put", key=key, size=len(data))
 
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*", **self.create_args
+            )
+        except ClientError as exc:
+            # 412: the key exists; 409 ConditionalRequestConflict: another conditional write of
+            # the same key is in flight (S3 lets one of them win).
+            if _answered(exc, 412, "PreconditionFailed") or _answered(
+                exc, 409, "ConditionalRequestConflict"
+            ):
+                return False
+            raise self.sdk_error(exc, f"conditional upload of '{key}'") from exc
+        except SDK_ERRORS as exc:
+            raise self.sdk_error(exc, f"conditional upload of '{key}'") from exc
+        self._log.debug("s3.put_if_absent", key=key, size=len(data))
+        return True
+
     def _put_multipart(self, key: str, data: bytes) -> None:
         upload = self.start_multipart(key)
         try:

@@ -107,6 +107,35 @@ class ObjectStoreContract:
         subject.put(key, b"second version")
         assert subject.get(key) == b"second version"
 
+    def test_put_if_absent_creates_once_and_never_overwrites(
+        self, subject: ObjectStore, prefix: str
+    ) -> None:
+        key = prefix + "srv/base/20261130T000000/backup.info"
+        assert subject.put_if_absent(key, b"first") is True
+        assert subject.put_if_absent(key, b"second") is False
+        assert subject.get(key) == b"first"
+        subject.put(key, b"overwritten by its owner")
+        assert subject.put_if_absent(key, b"third") is False
+        assert subject.get(key) == b"overwritten by its owner"
+
+    def test_put_if_absent_has_one_winner_among_simultaneous_writers(
+        self, subject: ObjectStore, prefix: str
+    ) -> None:
+        """The backup-id claim: writers released together by a barrier, over a few rounds."""
+        writers = 6
+        for round_ in range(3):
+            key = f"{prefix}srv/base/round{round_}/backup.info"
+            barrier = threading.Barrier(writers)
+
+            def claim(n: int, key: str = key, barrier: threading.Barrier = barrier) -> bool:
+                barrier.wait()
+                return subject.put_if_absent(key, f"writer {n}".encode())
+
+            with ThreadPoolExecutor(writers) as pool:
+                won = list(pool.map(claim, range(writers)))
+            assert won.count(True) == 1, won
+            assert subject.get(key) == f"writer {won.index(True)}".encode()
+
     def test_get_of_a_missing_key_names_the_store_and_the_key(
         self, subject: ObjectStore, prefix: str
     ) -> None:
