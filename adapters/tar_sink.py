@@ -7,6 +7,7 @@ import errno
 import io
 import os
 import tarfile
+from collections.abc import Callable
 from typing import BinaryIO
 
 from adapters.compression import StreamWriter, open_writer
@@ -262,8 +263,10 @@ class TarArchiveSink:
         jobs: int,
         max_bandwidth: int | None = None,
         log: Log | None = None,
+        on_uploaded: Callable[[int], None] | None = None,
     ) -> None:
         self._log = log
+        self._on_uploaded = on_uploaded  # bytes the store accepted, for the progress display
         self._store = store
         self._compression = compression
         self._part_size = part_size
@@ -275,7 +278,12 @@ class TarArchiveSink:
         if self._pool is None:
             self._pool = UploadPool(self._jobs)
         parts = PartUploader(
-            self._store, key, self._part_size, self._pool, Throttle(self._max_bandwidth)
+            self._store,
+            key,
+            self._part_size,
+            self._pool,
+            Throttle(self._max_bandwidth),
+            self._on_uploaded,
         )
         return TarArchiveWriter(key, parts, self._compression, checks, self._log)
 

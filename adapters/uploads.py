@@ -75,8 +75,10 @@ class PartUploader:
         part_size: int,
         pool: UploadPool,
         throttle: Throttle,
+        on_uploaded: Callable[[int], None] | None = None,
     ) -> None:
         self.key = key
+        self._on_uploaded = on_uploaded  # told the size of every part the store accepted
         self.total = 0
         self._store = store
         self._part_size = part_size
@@ -127,7 +129,13 @@ class PartUploader:
             self._upload = self._store.start_multipart(self.key)
         self._number += 1
         self._throttle.before_part(len(data))
-        self._futures.append(self._pool.submit(self._upload.upload_part, self._number, data))
+        future = self._pool.submit(self._upload.upload_part, self._number, data)
+        if self._on_uploaded is not None:
+            size, report = len(data), self._on_uploaded
+            future.add_done_callback(
+                lambda done: done.cancelled() or done.exception() or report(size)
+            )
+        self._futures.append(future)
 
     def _raise_failed(self) -> None:
         pending = []
@@ -146,7 +154,10 @@ class PartUploader:
     def finish(self) -> None:
         """Upload what is left and complete the object; small archives go as one PUT."""
         if self._upload is None:
-            self._store.put(self.key, self._take(self._buffered))
+            size = self._buffered
+            self._store.put(self.key, self._take(size))
+            if self._on_uploaded is not None:
+                self._on_uploaded(size)
             return
         if self._buffered:
             self._send_part(self._take(self._buffered))

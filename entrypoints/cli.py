@@ -121,6 +121,10 @@ def _run(container: Any, options: BackupOptions, env: Mapping[str, str]) -> Exit
     container.object_store()  # URL and credential errors surface here, before -t (exit 4)
     if options.test:  # -t wins over hook mode, as in barman
         container.check_connectivity()
+        container.reporter().checked(
+            f"{container.object_store().description}: the store answered, the credentials "
+            "were accepted and the bucket exists"
+        )
         return ExitCode.OK
     if is_hook(env):
         return run_hook(container, options, env)

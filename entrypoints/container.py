@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 
 from adapters.filetree import LocalFileTree
 from adapters.mounts import FindmntMountInspector
+from adapters.reporting import reporter_for, terminal_for
 from adapters.system import NullProgress, SystemClock, TerminalProgress, make_logger
 from adapters.tar_sink import TarArchiveSink
 from domain import relay, services
@@ -189,8 +190,10 @@ class Container(containers.DeclarativeContainer):
     env = providers.Dependency(instance_of=dict)
     stderr: providers.Dependency[Any] = providers.Dependency()
 
-    log = providers.Singleton(
-        lambda options, stderr: make_logger(options.log_level, stderr), options, stderr
+    terminal = providers.Singleton(terminal_for, stderr, options.provided.quiet)
+    log = providers.Singleton(make_logger, options.provided.log_level, terminal)
+    reporter = providers.Singleton(
+        reporter_for, terminal, options.provided.verbose, options.provided.quiet, env, log
     )
     clock = providers.Singleton(SystemClock)
     progress = providers.Singleton(_progress, stderr, options)
@@ -222,6 +225,7 @@ class Container(containers.DeclarativeContainer):
         jobs=providers.Callable(lambda o: o.jobs, options),
         max_bandwidth=providers.Callable(lambda o: o.max_bandwidth, options),
         log=log,
+        on_uploaded=reporter.provided.uploaded,
     )
     deps = providers.Factory(
         services.BackupDeps,

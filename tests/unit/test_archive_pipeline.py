@@ -152,3 +152,17 @@ def test_the_tar_stream_is_byte_identical_to_tarfiles_pax_stream(pgdata):
     stream.close()
     reference.close()
     assert ours.getvalue() == theirs.getvalue()
+
+
+@pytest.mark.parametrize("part_size", [16 * 1024, 5 << 20], ids=["multipart", "single-put"])
+def test_the_sink_reports_every_byte_the_store_accepted(pgdata, part_size):
+    store = MemoryObjectStore(min_part_size=0)
+    reported = []
+    sink = TarArchiveSink(store, None, part_size=part_size, jobs=2, on_uploaded=reported.append)
+    writer = sink.open("k/data.tar")
+    for entry in LocalFileTree().walk(_spec(pgdata)):
+        writer.add(entry)
+    writer.close()
+    sink.close()
+    assert sum(reported) == len(store.objects["k/data.tar"]) > 0
+    assert (len(reported) == 1) == (part_size == 5 << 20)  # one PUT, or one report per part
