@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import builtins
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import quote
+from xml.etree import ElementTree
 
 import requests
 from google.api_core.exceptions import (
@@ -19,7 +22,9 @@ from google.api_core.exceptions import (
     Unauthorized,
 )
 from google.auth.exceptions import DefaultCredentialsError, GoogleAuthError
-from google.cloud.storage import Blob, Bucket, Client
+from google.cloud.storage.blob import Blob
+from google.cloud.storage.bucket import Bucket
+from google.cloud.storage.client import Client
 from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 from google.cloud.storage.retry import DEFAULT_RETRY
 
@@ -34,11 +39,14 @@ from domain.errors import (
 from domain.ports import Log
 from domain.splitting import ChunkPolicy
 
-from .gcs_upload import GcsResumableUpload
+from .gcs_upload import TEMP_MARK, GcsComposeUpload, GcsXmlMultipartUpload
 from .null_log import NullLog
 
-# barman 3.20's XML multipart limits; we stream the parts through one resumable upload instead
+# GCS's XML multipart limits (barman 3.20's too); the compose path keeps them
 GCS_CHUNK_POLICY = ChunkPolicy(min_chunk=5 << 20, max_chunks=10_000)
+S3_XML = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+XML = "xml"
+COMPOSE = "compose"
 SDK_ERRORS = (
     GoogleAPIError,
     GoogleAuthError,
@@ -65,7 +73,13 @@ class GcsObjectStore:
         project: str | None = None,
         retry: Any = DEFAULT_RETRY,
         log: Log | None = None,
+        multipart: str | None = None,
+        xml_endpoint: str | None = None,
+        xml_checksum: str | None = "crc32c",
     ) -> None:
+        """`multipart`: "xml" (GCS's XML multipart API, S3's protocol, at `xml_endpoint` or the
+        client's API host) or "compose" (part objects joined by compose); by default compose
+        when an emulator is targeted (STORAGE_EMULATOR_HOST or an api_endpoint), else xml."""
         self.bucket_name = bucket
         self.prefix = prefix
         self.kms_key_name = kms_key_name
@@ -79,6 +93,13 @@ class GcsObjectStore:
         }
         self._client: Client | None = None
         self._client_lock = threading.Lock()
+        emulated = bool(os.environ.get("STORAGE_EMULATOR_HOST")) or bool(
+            (client_options or {}).get("api_endpoint")
+        )
+        self.multipart = multipart or (COMPOSE if emulated else XML)
+        self._xml_endpoint = xml_endpoint
+        # each part's CRC32C is checked against GCS's x-goog-hash (S3 stand-ins send none)
+        self.xml_checksum = xml_checksum
 
     @property
     def description(self) -> str:
@@ -177,6 +198,10 @@ class GcsObjectStore:
             return bytes(self.bucket.blob(key).download_as_bytes(retry=self.retry))
 
     def list(self, prefix: str) -> builtins.list[str]:
+        """Objects under prefix; the compose path's part objects are not objects of the backup."""
+        return [name for name in self.list_all(prefix) if TEMP_MARK not in name]
+
+    def list_all(self, prefix: str) -> builtins.list[str]:
         with self.translated(f"listing of '{prefix}'"):
             blobs = self.client.list_blobs(self.bucket_name, prefix=prefix, retry=self.retry)
             return [blob.name for blob in blobs]
@@ -190,12 +215,71 @@ class GcsObjectStore:
             except SDK_ERRORS as exc:
                 raise self.sdk_error(exc, f"deletion of '{key}'") from exc
 
-    def start_multipart(self, key: str) -> GcsResumableUpload:
-        return GcsResumableUpload(self, key, self._log)
+    @property
+    def xml_endpoint(self) -> str:
+        if self._xml_endpoint is None:
+            connection = self.client._connection
+            self._xml_endpoint = str(connection.get_api_base_url_for_mtls()).rstrip("/")
+        return self._xml_endpoint
+
+    def xml_headers(self) -> dict[str, str]:
+        """Tags as custom metadata and the KMS key, on every XML multipart request."""
+        headers = {f"x-goog-meta-{name}": value for name, value in (self.metadata or {}).items()}
+        if self.kms_key_name and "cryptoKeyVersions" not in self.kms_key_name:
+            headers["x-goog-encryption-kms-key-name"] = self.kms_key_name
+        return headers
+
+    def start_multipart(self, key: str) -> GcsXmlMultipartUpload | GcsComposeUpload:
+        if self.multipart == XML:
+            return GcsXmlMultipartUpload(self, key, self._log)
+        return GcsComposeUpload(self, key, self._log)
+
+    def _xml(self, method: str, url: str, what: str) -> ElementTree.Element | None:
+        with self.translated(what):
+            response = self.client._http.request(method, url, timeout=60)
+        if response.status_code in (200, 204):
+            return ElementTree.fromstring(response.content) if response.content else None
+        if response.status_code == 404 and method == "DELETE":
+            return None  # already aborted
+        raise StorageError(f"{self.description}: {what} failed: HTTP {response.status_code}")
+
+    def xml_uploads(self, prefix: str) -> builtins.list[tuple[str, str, str]]:
+        """(key, upload id, initiation time) of the XML multipart uploads open under prefix."""
+        found: builtins.list[tuple[str, str, str]] = []
+        marker = ""
+        while True:
+            query = f"uploads&prefix={quote(prefix, safe='')}{marker}"
+            root = self._xml(
+                "GET",
+                f"{self.xml_endpoint}/{self.bucket_name}?{query}",
+                f"listing of multipart uploads under '{prefix}'",
+            )
+            if root is None:
+                return found
+            for upload in root.iter(f"{S3_XML}Upload"):
+                found.append(
+                    (
+                        upload.findtext(f"{S3_XML}Key", ""),
+                        upload.findtext(f"{S3_XML}UploadId", ""),
+                        upload.findtext(f"{S3_XML}Initiated", ""),
+                    )
+                )
+            if root.findtext(f"{S3_XML}IsTruncated") != "true":
+                return found
+            key_marker = quote(root.findtext(f"{S3_XML}NextKeyMarker", ""), safe="")
+            id_marker = quote(root.findtext(f"{S3_XML}NextUploadIdMarker", ""), safe="")
+            marker = f"&key-marker={key_marker}&upload-id-marker={id_marker}"
+
+    def cancel_xml_upload(self, key: str, upload_id: str) -> None:
+        url = f"{self.xml_endpoint}/{self.bucket_name}/{quote(key, safe='/~')}"
+        self._xml("DELETE", f"{url}?uploadId={quote(upload_id, safe='')}", f"abort of '{key}'")
 
     def open_multiparts(self, prefix: str) -> builtins.list[str]:
-        """GCS cannot list resumable upload sessions; unfinished ones never become objects."""
-        return []
+        """Keys with an XML multipart upload open, or (compose) part objects left under prefix."""
+        if self.multipart == XML:
+            return list(dict.fromkeys(key for key, _, _ in self.xml_uploads(prefix)))
+        temps = [name for name in self.list_all(prefix) if TEMP_MARK in name]
+        return list(dict.fromkeys(name.rsplit(TEMP_MARK, 1)[0] for name in temps))
 
 
 def _status(exc: BaseException) -> int | None:

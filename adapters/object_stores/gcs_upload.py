@@ -1,101 +1,175 @@
-"""One GCS object streamed through a resumable upload, its parts written strictly in order."""
+"""GCS uploads in parallel parts: XML multipart on GCS itself, compose on fake-gcs-server."""
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from domain.errors import StorageError
+from google.cloud.storage._media import _helpers
+from google.cloud.storage._media.requests.upload import XMLMPUContainer, XMLMPUPart
+
 from domain.ports import Log
 
 if TYPE_CHECKING:
-    from google.cloud.storage.fileio import BlobWriter
-
     from .gcs import GcsObjectStore
 
-# A resumable upload sends 256 KiB multiples; 8 MiB per request is what Google advises as a floor.
-REQUEST_SIZE = 8 << 20
+COMPOSE_LIMIT = 32  # sources per compose request
+TEMP_MARK = ".part-"  # compose path: part objects are named <key>.part-<token>-<number>
 
 
-class GcsResumableUpload:
-    """The MultipartUpload port on GCS without XML multipart (fake-gcs-server lacks it).
+class _MemoryPart(XMLMPUPart):  # type: ignore[misc]
+    """An XML multipart part sent from memory: the SDK's part reads a file (a temp file)."""
 
-    Parts arrive from -J worker threads in any order; each waits for its turn, so the object
-    is one stream sent as it is produced: no temp file, and memory bounded by the parts in
-    flight plus one request. The pipeline submits parts in order to a FIFO pool, so the part
-    a thread waits for is always already being sent. Nothing is visible until complete().
+    def __init__(self, url: str, upload_id: str, number: int, data: bytes, **kwargs: Any) -> None:
+        super().__init__(url, upload_id, None, 0, len(data), number, **kwargs)
+        self._payload = data
+
+    def _prepare_upload_request(self) -> tuple[str, str, bytes, dict[str, str]]:
+        if self.finished:
+            raise ValueError("This part has already been uploaded.")
+        self._checksum_object = _helpers._get_checksum_object(self._checksum_type)
+        if self._checksum_object is not None:
+            self._checksum_object.update(self._payload)
+        query = f"?partNumber={self._part_number}&uploadId={self._upload_id}"
+        return "PUT", self.upload_url + query, self._payload, self._headers
+
+
+class GcsXmlMultipartUpload:
+    """One object through GCS's XML multipart API (S3's protocol), parts sent concurrently.
+
+    The tags (x-goog-meta-*) and the KMS key go on the initiate request, as the SDK's transfer
+    manager does; the object exists only after complete().
     """
 
     def __init__(self, store: GcsObjectStore, key: str, log: Log) -> None:
         self.key = key
         self._store = store
         self._log = log
-        self._writer: BlobWriter | None = None
-        self._turn = threading.Condition()
-        self._next = 1
-        self._stopped: str | None = None
+        self._url = f"{store.xml_endpoint}/{store.bucket_name}/{quote(key, safe='/~')}"
+        self._container = XMLMPUContainer(
+            self._url, None, headers=store.xml_headers(), retry=store.retry
+        )
+        self._etags: dict[int, str] = {}
+        self._lock = threading.Lock()
         self._finished = False
+        with store.translated(f"multipart upload start of '{key}'"):
+            self._container.initiate(store.client._http, "application/octet-stream")
 
-    def _open(self) -> BlobWriter:
-        if self._writer is None:
-            self._writer = self._store.blob(self.key).open(
-                "wb",
-                chunk_size=REQUEST_SIZE,
-                ignore_flush=True,
-                content_type="application/octet-stream",
-                retry=self._store.retry,
-            )
-        return self._writer
-
-    def _stop(self, why: str) -> None:
-        with self._turn:
-            self._stopped = self._stopped or why
-            self._turn.notify_all()
-
-    def _wait_for_turn(self, number: int) -> None:
-        with self._turn:
-            while self._next != number and self._stopped is None:
-                self._turn.wait()
-            if self._stopped is not None:
-                raise StorageError(
-                    f"{self._store.description}: upload of part {number} of '{self.key}' "
-                    f"failed: {self._stopped}"
-                )
+    @property
+    def upload_id(self) -> str:
+        return str(self._container.upload_id)
 
     def upload_part(self, number: int, data: bytes | memoryview) -> None:
-        self._wait_for_turn(number)
-        try:
-            with self._store.translated(f"upload of part {number} of '{self.key}'"):
-                self._open().write(data)
-        except BaseException:
-            self._stop(f"part {number} failed")
-            raise
-        with self._turn:
-            self._next += 1
-            self._turn.notify_all()
+        store = self._store
+        part = _MemoryPart(
+            self._url,
+            self.upload_id,
+            number,
+            bytes(data),
+            headers=store.xml_headers(),
+            checksum=store.xml_checksum,
+            retry=store.retry,
+        )
+        with store.translated(f"upload of part {number} of '{self.key}'"):
+            part.upload(store.client._http)
+        with self._lock:
+            self._etags[number] = part.etag
         self._log.debug("gcs.part_uploaded", key=self.key, part=number, size=len(data))
 
     def complete(self) -> None:
+        if not self._etags:
+            self.upload_part(1, b"")
+        with self._lock:
+            for number in sorted(self._etags):
+                self._container.register_part(number, self._etags[number])
         with self._store.translated(f"completion of '{self.key}'"):
-            self._open().close()
+            self._container.finalize(self._store.client._http)
         self._finished = True
-        self._stop("the upload is completed")
 
     def abort(self) -> None:
-        """Cancel the session; idempotent and never raises. Nothing was finalised, so no object."""
+        """Drop the upload and its parts; idempotent and never raises; a no-op after complete()."""
         if self._finished:
             return
-        self._stop("the upload was aborted")
-        self._finished = True
-        writer, self._writer = self._writer, None
-        if writer is None:
-            return
         try:
-            # terminate() also closes the buffer, so the writer's finaliser cannot commit it
-            writer.terminate()
+            self._store.cancel_xml_upload(self.key, self.upload_id)
         except Exception as exc:
-            self._log.debug("gcs.cancel_failed", key=self.key, error=str(exc).splitlines()[0])
-            # the session expires by itself; what matters is that no finaliser can commit it
-            buffer = getattr(writer, "_buffer", None)
-            if buffer is not None and not buffer.closed:
-                buffer.close()
+            self._log.warning("gcs.abort_failed", key=self.key, error=str(exc).splitlines()[0])
+            return
+        self._finished = True
+
+
+class GcsComposeUpload:
+    """One object from part objects joined by compose (fake-gcs-server has no XML multipart).
+
+    Parts are uploaded concurrently as `<key>.part-<token>-<n>`; complete() composes them 32 at a
+    time into further part objects until one compose makes the object, with the tags and KMS
+    key; every part object is deleted on success, failure and abort.
+    """
+
+    def __init__(self, store: GcsObjectStore, key: str, log: Log) -> None:
+        self.key = key
+        self._store = store
+        self._log = log
+        self._stem = f"{key}{TEMP_MARK}{uuid.uuid4().hex[:12]}-"
+        self._numbers: set[int] = set()
+        self._lock = threading.Lock()
+        self._finished = False
+
+    def _name(self, number: int | str) -> str:
+        return f"{self._stem}{number:05d}" if isinstance(number, int) else self._stem + number
+
+    def upload_part(self, number: int, data: bytes | memoryview) -> None:
+        store = self._store
+        with store.translated(f"upload of part {number} of '{self.key}'"):
+            store.bucket.blob(self._name(number)).upload_from_string(
+                bytes(data), content_type="application/octet-stream", retry=store.retry
+            )
+        with self._lock:
+            self._numbers.add(number)
+        self._log.debug("gcs.part_uploaded", key=self.key, part=number, size=len(data))
+
+    def complete(self) -> None:
+        if not self._numbers:
+            self.upload_part(1, b"")
+        store = self._store
+        names = [self._name(n) for n in sorted(self._numbers)]
+        level = 0
+        try:
+            with store.translated(f"completion of '{self.key}'"):
+                while len(names) > COMPOSE_LIMIT:
+                    level += 1
+                    groups = [
+                        names[i : i + COMPOSE_LIMIT] for i in range(0, len(names), COMPOSE_LIMIT)
+                    ]
+                    targets = [self._name(f"c{level}-{i:05d}") for i in range(len(groups))]
+                    with ThreadPoolExecutor(max_workers=4) as pool:
+                        list(pool.map(self._compose, groups, targets))
+                    names = targets
+                self._compose(names, None)
+            self._finished = True
+        finally:
+            self._cleanup()
+
+    def _compose(self, names: list[str], target: str | None) -> None:
+        store = self._store
+        bucket = store.bucket
+        destination = store.blob(self.key) if target is None else bucket.blob(target)
+        destination.content_type = "application/octet-stream"
+        destination.compose([bucket.blob(name) for name in names], retry=store.retry)
+
+    def _cleanup(self) -> None:
+        store = self._store
+        try:
+            store.delete(store.list_all(self._stem))
+        except Exception as exc:
+            self._log.warning("gcs.cleanup_failed", key=self.key, error=str(exc).splitlines()[0])
+
+    def abort(self) -> None:
+        """Delete the part objects; idempotent and never raises; a no-op after complete()."""
+        if self._finished:
+            return
+        self._cleanup()
+        self._finished = True

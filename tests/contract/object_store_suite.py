@@ -67,7 +67,7 @@ class ObjectStoreContract:
     - `read_tags`: a callable giving an object's tags as the backend reports them, or None
       when the stand-in cannot read tags back.
     It may override `lists_open_uploads` (False: the backend has no way to list unfinished
-    uploads, e.g. GCS resumable sessions, so `open_multiparts` is always empty), and
+    uploads, so `open_multiparts` is always empty), and
     `read_open_parts` (a ReadOpenParts, or None when the store cannot list an open upload's
     parts).
     """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from typing import Any
 
@@ -12,12 +11,15 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from adapters.object_stores.gcs import GcsObjectStore
-from domain.errors import InvalidInput, StorageError
+from adapters.object_stores.gcs_upload import TEMP_MARK
+from adapters.uploads import PartUploader, Throttle, UploadPool
+from domain.errors import InvalidInput
 from domain.ports import ObjectStore
 from tests.support.fake_gcs import FakeGcs
+from tests.support.in_flight import parts_in_flight
 from tests.support.ports import free_port
 
-from .object_store_suite import ObjectStoreContract, ReadTags
+from .object_store_suite import ObjectStoreContract, ReadOpenParts, ReadTags
 
 pytestmark = pytest.mark.contract
 
@@ -53,8 +55,14 @@ class GcsFixtures:
         return 0
 
     @pytest.fixture
-    def lists_open_uploads(self) -> bool:
-        return False  # resumable sessions cannot be listed; they never become objects
+    def read_open_parts(self, fake_gcs: FakeGcs, gcs_bucket: str) -> ReadOpenParts:
+        """The compose path's part objects, <key>.part-<token>-<number>, before the compose."""
+
+        def read(key: str) -> dict[int, int]:
+            blobs = fake_gcs.client().list_blobs(gcs_bucket, prefix=key + TEMP_MARK)
+            return {int(blob.name.rsplit("-", 1)[1]): blob.size for blob in blobs}
+
+        return read
 
     @pytest.fixture
     def read_tags(self, fake_gcs: FakeGcs, gcs_bucket: str) -> ReadTags:
@@ -71,33 +79,54 @@ class TestGcsSpecifics(GcsFixtures):
     def store_tags(self) -> list[tuple[str, str]]:
         return []
 
-    def test_parts_stream_over_several_requests(self, subject: GcsObjectStore) -> None:
-        parts = [os.urandom(6 << 20) for _ in range(3)]  # 18 MiB: three 8 MiB requests
+    def test_the_emulator_gets_the_compose_path_and_gcs_the_xml_path(
+        self, subject: GcsObjectStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        assert subject.multipart == "compose"  # an api_endpoint: an emulator
+        monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+        real = GcsObjectStore("bucket", credentials=AnonymousCredentials(), project="p")
+        assert real.multipart == "xml"
+        assert real.xml_endpoint == "https://storage.googleapis.com"
+        monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:1")
+        assert GcsObjectStore("bucket").multipart == "compose"
+
+    def test_compose_joins_more_parts_than_one_compose_takes(
+        self, subject: GcsObjectStore, fake_gcs: FakeGcs, gcs_bucket: str
+    ) -> None:
+        parts = [bytes([n]) * (100 + n) for n in range(70)]  # 70 > 32: two levels of compose
         upload = subject.start_multipart("data.tar")
         for number, part in enumerate(parts, start=1):
             upload.upload_part(number, part)
         assert not subject.exists("data.tar")  # nothing visible before completion
         upload.complete()
         assert subject.get("data.tar") == b"".join(parts)
+        assert fake_gcs.keys(gcs_bucket) == ["data.tar"]  # no part object left
 
-    def test_abort_releases_a_part_waiting_for_its_turn(self, subject: GcsObjectStore) -> None:
-        upload = subject.start_multipart("data.tar")
-        errors: list[BaseException] = []
+    def test_compose_parts_go_in_parallel(
+        self, subject: GcsObjectStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        pool = UploadPool(3)
+        uploader = PartUploader(subject, "data.tar", 64 << 10, pool, Throttle(None))
+        data = os.urandom(6 * (64 << 10))  # six parts: they meet three by three
+        is_part = lambda method, url: method == "POST" and "uploadType=multipart" in url  # noqa: E731
+        with parts_in_flight(monkeypatch, is_part, meet=3) as flight:
+            uploader.write(data)
+            uploader.finish()
+        pool.shutdown()
+        assert flight.seen == 6 and flight.most == 3
+        assert subject.get("data.tar") == data
 
-        def second() -> None:
-            try:
-                upload.upload_part(2, b"two")
-            except BaseException as exc:
-                errors.append(exc)
-
-        waiter = threading.Thread(target=second)
-        waiter.start()  # part 1 never comes, so part 2 waits
-        upload.abort()
-        waiter.join(timeout=10)
-        assert not waiter.is_alive()
-        assert len(errors) == 1 and isinstance(errors[0], StorageError)
-        assert "aborted" in str(errors[0])
-        assert not subject.exists("data.tar")
+    def test_the_composed_object_carries_the_tags_and_kms_key(
+        self, fake_gcs: FakeGcs, gcs_bucket: str
+    ) -> None:
+        store = make_store(fake_gcs.endpoint, gcs_bucket, kms_key_name=KMS_KEY, tags=[("a", "b c")])
+        upload = store.start_multipart("data.tar")
+        upload.upload_part(1, b"one")
+        upload.upload_part(2, b"two")
+        upload.complete()
+        blob = fake_gcs.client().bucket(gcs_bucket).get_blob("data.tar")
+        assert blob.metadata == {"a": "b c"}
+        assert blob.content_type == "application/octet-stream"
 
     def test_kms_key_and_tags_go_on_every_blob(self, fake_gcs: FakeGcs, gcs_bucket: str) -> None:
         store = make_store(fake_gcs.endpoint, gcs_bucket, kms_key_name=KMS_KEY, tags=[("a", "b")])

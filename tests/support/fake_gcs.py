@@ -37,7 +37,7 @@ class FakeGcs(ServerProcess):
         return {"STORAGE_EMULATOR_HOST": self.endpoint}
 
     def argv(self) -> list[str]:
-        # -external-url: the Location of resumable upload sessions must point back here
+        # -external-url: the Location of resumable upload sessions (puts over 8 MiB) must point back here
         return [
             str(fake_gcs_binary()),
             "-scheme", "http", "-host", self.host, "-port", str(self.port),
