@@ -149,6 +149,8 @@ def summary_text(fields: dict[str, Any]) -> str:
     lines += [
         f"  {human_bytes(a['bytes']):>10}  {posixpath.basename(a['key'])}" for a in fields["archives"]
     ]
+    if not fields["archives"]:  # a snapshot backup: backup_label and backup.info only
+        return "\n".join(lines) + "\n"
     lines.append(
         f"  read {human_bytes(fields['bytes_read'])}, written {human_bytes(fields['bytes_written'])}"
         + (f" (ratio {ratio:.2f})" if ratio else "")
