@@ -1,7 +1,9 @@
-"""The embedding API of the backup domain: use cases, ports, options and errors."""
+"""The embedding API of the backup domain: use cases, ports, the lifecycle's hooks, errors."""
 
+from domain.archive_job import ArchiveDeps
 from domain.errors import BackupError
 from domain.exit_codes import ExitCode
+from domain.lifecycle import BackupRun, LifecycleHooks, LifecycleObserver
 from domain.metadata import BackupInfo
 from domain.options import BackupOptions
 from domain.ports import (
@@ -16,15 +18,19 @@ from domain.ports import (
 from domain.services import BackupDeps, BackupRequest, check_connectivity, take_backup
 
 __all__ = [
+    "ArchiveDeps",
     "ArchiveSink",
     "BackupDeps",
     "BackupError",
     "BackupInfo",
     "BackupOptions",
     "BackupRequest",
+    "BackupRun",
     "Clock",
     "ExitCode",
     "FileTree",
+    "LifecycleHooks",
+    "LifecycleObserver",
     "Log",
     "ObjectStore",
     "PostgresServer",

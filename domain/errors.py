@@ -97,3 +97,7 @@ def first_line(exc: BaseException) -> str:
         return "KeyboardInterrupt"
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class CompletedWithProblems(BackupFailed):
+    """The backup is DONE, but the run reported problems that must not pass silently (exit 1)."""

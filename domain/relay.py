@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import ast
 import posixpath
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from domain import layout
-from domain.errors import BackupFailed, Interrupted, InvalidInput, first_line
+from domain.archive_job import ArchiveDeps, ArchiveJob
+from domain.errors import InvalidInput
 from domain.layout import DATA_ARCHIVE
-from domain.model import BackupId, Tablespace
+from domain.lifecycle import BackupRun
+from domain.model import BackupId, Member, Tablespace
 from domain.plan import ArchiveSpec, BackupPlan, data_excludes, tablespace_spec
-from domain.ports import ArchiveSink, Clock, FileTree, Log, ObjectStore, Progress
-from domain.streaming import ArchiveStreamer
+from domain.ports import FileTree
+from domain.records import RelayedRecord
+from domain.session import NoSession
 
 
 @dataclass(frozen=True)
@@ -26,17 +30,6 @@ class RelayRequest:
     backup_info: bytes
     compression: str | None
     max_archive_size: int
-
-
-@dataclass
-class RelayDeps:
-    files: FileTree
-    sink: ArchiveSink
-    store: ObjectStore
-    clock: Clock
-    log: Log
-    progress: Progress
-    postgres: None = None  # hook mode never connects to PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -90,7 +83,26 @@ def relay_plan(backup: BarmanBackup, backup_dir: str, files: FileTree) -> Backup
     return BackupPlan(tablespaces=tuple(specs), data=data, external_configs=())
 
 
-def relay_backup(request: RelayRequest, deps: RelayDeps) -> None:
+class _Relay(ArchiveJob):
+    event = "relay"
+
+    def __init__(self, request: RelayRequest, backup: BarmanBackup, deps: ArchiveDeps) -> None:
+        heartbeat = NoSession().heartbeat_check  # barman's backup is finished: no session
+        super().__init__(deps, request.compression, request.max_archive_size, heartbeat)
+        self._request, self._backup, self._files = request, backup, deps.files
+
+    def check(self) -> None:
+        self.plan = relay_plan(self._backup, self._request.backup_dir, self._files)
+
+    def start_fields(self) -> dict[str, Any]:
+        return {"backup_dir": self._request.backup_dir}
+
+    def finish(self, run: BackupRun, final_members: Iterable[Member]) -> dict[str, Any]:
+        # barman's backup already holds its backup_label: nothing is added to what it took.
+        return super().finish(run, ())
+
+
+def relay_backup(request: RelayRequest, deps: ArchiveDeps) -> None:
     """Check the store, stream the archives, then upload barman's backup.info unchanged, last."""
     backup = read_backup_info(request.backup_info)
     if backup.compression is not None:
@@ -102,27 +114,11 @@ def relay_backup(request: RelayRequest, deps: RelayDeps) -> None:
         backup_id = BackupId(request.backup_id)
     except ValueError as exc:
         raise InvalidInput(f"BARMAN_BACKUP_ID is {request.backup_id!r}, not a barman backup id") from exc
-    deps.store.check()
-    plan = relay_plan(backup, request.backup_dir, deps.files)
-    prefix = layout.backup_prefix(request.prefix, request.server_name, backup_id)
-    deps.log.info("relay.starting", backup_id=str(backup_id), backup_dir=request.backup_dir)
-    streamer = ArchiveStreamer(
-        deps=deps,
-        prefix=prefix,
-        compression=request.compression,
-        max_archive_size=request.max_archive_size,
-        keepalive_interval=0,
+    deps.lifecycle().run(
+        _Relay(request, backup, deps),
+        NoSession(),
+        RelayedRecord(deps.store, request.backup_info),
+        path=request.prefix,
+        server_name=request.server_name,
+        backup_id=backup_id,
     )
-    try:
-        streamer.stream_plan(plan)
-        streamer.close_all()
-        deps.store.put(prefix + "backup.info", request.backup_info)
-    except BaseException as exc:  # noqa: BLE001 - Ctrl-C too: abort the uploads, no backup.info
-        streamer.abort_all()
-        message = f"Backup upload failed uploading data ({first_line(exc)})"
-        if isinstance(exc, KeyboardInterrupt | Interrupted):
-            raise Interrupted(message) from exc
-        raise BackupFailed(message) from exc
-    finally:
-        deps.progress.finish()
-    deps.log.info("relay.done", backup_id=str(backup_id))

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from domain import layout, metadata
-from domain.errors import BackupError, BackupExists, InvalidInput, SnapshotProviderError
-from domain.keepalive import KeepaliveTicker
+from domain.errors import BackupError, InvalidInput, SnapshotProviderError
+from domain.lifecycle import BackupRun, RunDeps, RunEvents
 from domain.metadata import BackupInfo
-from domain.model import BackupId, ServerInfo
-from domain.ports import Clock, Log, MountInspector, ObjectStore, PostgresServer, SnapshotProvider
-from domain.services import done_info, fail_backup, started_info
+from domain.model import Member, ServerInfo
+from domain.ports import MountInspector, PostgresServer, SnapshotProvider
+from domain.records import CloudRecord
+from domain.session import PostgresSession
 from domain.snapshots import AttachedDisk, Mount, SnapshotRequest, is_within, snapshots_info
 
 
-@dataclass
-class SnapshotDeps:
+@dataclass(kw_only=True)
+class SnapshotDeps(RunDeps):
     postgres: PostgresServer
-    store: ObjectStore
     # Built only after PostgreSQL answered, as barman does (its errors then exit 4, not 1).
     provider: Callable[[], SnapshotProvider]
     mounts: MountInspector
-    clock: Clock
-    log: Log
 
 
 def _resolve(disk: AttachedDisk, mounts: MountInspector) -> Mount:
@@ -86,59 +84,71 @@ def _strict_mounts(request: SnapshotRequest, provider: SnapshotProvider, deps: S
     return {name: _resolve(disk, deps.mounts) for name, disk in attached.items()}
 
 
+class _SnapshotBackup:
+    event = "snapshot_backup"
+
+    def __init__(self, request: SnapshotRequest, deps: SnapshotDeps) -> None:
+        self._request, self._deps = request, deps
+        self._provider: SnapshotProvider | None = None
+
+    def check(self) -> ServerInfo:
+        request, pg = self._request, self._deps.postgres
+        info = pg.server_info()  # the first query: PostgreSQL unreachable exits 1, as barman does
+        request.check_provider_options()
+        self._provider = self._deps.provider()
+        request.check_complete()
+        _check_data_on_disks(info, _check_disks(request, self._provider, self._deps), self._deps)
+        pg.check_backup_privileges()
+        return info
+
+    def start_fields(self) -> dict[str, Any]:
+        return {"instance": self._request.instance}
+
+    def body(self, run: BackupRun, events: RunEvents) -> None:
+        assert self._provider is not None and run.info is not None
+        mounts = _strict_mounts(self._request, self._provider, self._deps)
+        taken = self._provider.take_snapshots(self._request.instance or "", list(mounts), run.backup_id)
+        run.info = run.info.with_(snapshots_info=snapshots_info(taken, mounts))
+
+    def finish(self, run: BackupRun, final_members: Iterable[Member]) -> dict[str, Any]:
+        """No data archive: the label is an object of its own; no final members are asked for."""
+        assert run.stop is not None
+        self._deps.store.put(run.prefix + "backup_label", run.stop.label.encode())
+        elapsed = round(self._deps.clock.monotonic() - run.began, 6)
+        return {
+            "copy_stats": {"copy_time": elapsed, "total_time": elapsed},
+            "backup_name": self._request.backup_name,
+        }
+
+    def abort(self) -> None:
+        return None
+
+    def end(self) -> None:
+        return None
+
+
 def take_snapshot_backup(request: SnapshotRequest, deps: SnapshotDeps) -> BackupInfo:
     """Check, start, record STARTED, snapshot the disks, stop, upload the label, write DONE last."""
-    log, store, pg = deps.log, deps.store, deps.postgres
-    store.check()  # better than barman: a missing bucket is found before anything starts
-    info = pg.server_info()  # the first query: PostgreSQL unreachable exits 1, as barman does
-    request.check_provider_options()
-    provider = deps.provider()
-    request.check_complete()
-    _check_data_on_disks(info, _check_disks(request, provider, deps), deps)
-    pg.check_backup_privileges()
-    backup_id = BackupId.from_time(deps.clock.now())
-    if store.list(layout.backup_prefix(request.prefix, request.server_name, backup_id)):
-        raise BackupExists(
-            f"Backup {backup_id} already exists at {store.description}: refusing to overwrite it"
-        )
-    info_key = layout.backup_info_key(request.prefix, request.server_name, backup_id)
-    began = deps.clock.monotonic()
-    log.info("snapshot_backup.starting", backup_id=str(backup_id), instance=request.instance)
-    start = pg.start_backup(
-        f"Barman backup {request.server_name} {backup_id}", request.immediate_checkpoint
+    session = PostgresSession(
+        deps.postgres,
+        deps.log,
+        label=f"Barman backup {request.server_name} {{backup_id}}",
+        fast=request.immediate_checkpoint,
+        keepalive_interval=request.keepalive_interval,  # barman 3.20: alive during the snapshots
     )
     # Unlike a tar backup (`cloud`), a snapshot backup records the server name it was given.
-    backup_info = started_info(info, start).with_(server_name=request.server_name)
-    stopped = False
-    # barman 3.20: the session is kept alive while the snapshots are taken and awaited.
-    keepalive = KeepaliveTicker(pg.keepalive, request.keepalive_interval, log)
-    try:
-        keepalive.start()
-        keepalive.check()
-        store.put(info_key, metadata.render(backup_info).encode())
-        mounts = _strict_mounts(request, provider, deps)
-        taken = provider.take_snapshots(request.instance or "", list(mounts), backup_id)
-        backup_info = backup_info.with_(snapshots_info=snapshots_info(taken, mounts))
-        keepalive.stop()
-        keepalive.check()
-        stop = pg.stop_backup()
-        stopped = True
-        pg.create_restore_point(f"barman_{backup_id}")
-        label_key = layout.backup_label_key(request.prefix, request.server_name, backup_id)
-        store.put(label_key, stop.label.encode())
-        elapsed = round(deps.clock.monotonic() - began, 6)
-        backup_info = done_info(
-            backup_info,
-            stop,
-            info.xlog_segment_size,
-            copy_stats={"copy_time": elapsed, "total_time": elapsed},
-            backup_name=request.backup_name,
-        )
-        store.put(info_key, metadata.render(backup_info).encode())
-    except BaseException as exc:  # noqa: BLE001 - every failure must leave a FAILED backup.info
-        keepalive.stop()
-        named = backup_info.with_(backup_name=request.backup_name)
-        fail_backup(pg, store, log, named, info_key, exc, stopped)
-    log.info("snapshot_backup.done", backup_id=str(backup_id), end_xlog=backup_info.end_xlog)
-    return backup_info
-
+    record = CloudRecord(
+        deps.store,
+        deps.log,
+        started_fields={"server_name": request.server_name},
+        failed_fields={"backup_name": request.backup_name},
+    )
+    run = deps.lifecycle().run(
+        _SnapshotBackup(request, deps),
+        session,
+        record,
+        path=request.prefix,
+        server_name=request.server_name,
+    )
+    assert run.info is not None
+    return run.info

@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from domain import layout
 from domain.errors import SourceReadError
-from domain.keepalive import KeepaliveTicker
+from domain.lifecycle import RunEvents
 from domain.model import FileKind, Member
 from domain.plan import PG_CONTROL, ArchiveSpec, BackupPlan
-from domain.ports import ArchiveSink, ArchiveWriter, Clock, FileTree, Log, PostgresServer, Progress
+from domain.ports import ArchiveSink, ArchiveWriter, Clock, FileTree, Log, Progress
 from domain.splitting import must_roll
 
 
 class StreamDeps(Protocol):
-    """What the streamer uses; a relayed barman backup (hook mode) has no PostgreSQL session."""
+    """The ports the streamer uses (the use cases' deps carry them)."""
 
     files: FileTree
     sink: ArchiveSink
     clock: Clock
     log: Log
     progress: Progress
-
-    @property
-    def postgres(self) -> PostgresServer | None: ...
 
 
 class ArchiveStreamer:
@@ -37,34 +34,19 @@ class ArchiveStreamer:
         prefix: str,
         compression: str | None,
         max_archive_size: int,
-        keepalive_interval: float,
+        heartbeat_check: Callable[[], None],
+        events: RunEvents,
     ) -> None:
         self._deps = deps
         self._prefix = prefix
         self._compression = compression
         self._limit = max_archive_size
-        postgres = deps.postgres
-        self._keepalive = KeepaliveTicker(
-            postgres.keepalive if postgres else _no_session,
-            keepalive_interval if postgres else 0,
-            deps.log,
-        )
+        self._heartbeat_check = heartbeat_check  # raises when the session was lost
+        self._events = events
         self._open: dict[str, ArchiveWriter] = {}
         self._parts: dict[str, int] = {}
         self._copy_time: dict[str, float] = {}
-        self._data_root: str | None = None
-        self._data_gid = 0
-        self._data_uid = 0
-
-    # -- the PostgreSQL heartbeat (barman 3.20: from just after the start to before the stop) --
-    def start_keepalive(self) -> None:
-        self._keepalive.start()
-        self._keepalive.check()
-
-    def stop_keepalive(self) -> None:
-        """Before the stop: no heartbeat may overlap it; raise if the session was lost."""
-        self._keepalive.stop()
-        self._keepalive.check()
+        self.data_owner = (0, 0)  # PGDATA's uid, gid, seen while walking it
 
     # -- the plan ---------------------------------------------------------------------------
     def stream_plan(self, plan: BackupPlan) -> None:
@@ -72,14 +54,13 @@ class ArchiveStreamer:
         for spec in plan.tablespaces:
             self._timed(spec.base, files.walk(spec))
             self._close(spec.base)
-        self._data_root = plan.data.root
         self._timed(plan.data.base, self._data_members(plan))
 
     def _data_members(self, plan: BackupPlan) -> Iterable[Member]:
         files = self._deps.files
         for entry in files.walk(plan.data):
             if entry.name in (".", "./"):
-                self._data_uid, self._data_gid = entry.uid, entry.gid
+                self.data_owner = (entry.uid, entry.gid)
             yield entry
         control = files.entry(posixpath.join(plan.data.root, PG_CONTROL), PG_CONTROL)
         if control is None:
@@ -116,24 +97,23 @@ class ArchiveStreamer:
         return writer
 
     def _add(self, base: str, member: Member) -> None:
-        self._keepalive.check()
-        self._writer(base).add(member)
+        self._heartbeat_check()
+        writer = self._writer(base)
+        writer.add(member)
+        self._events.member_added(writer.key, member)
         if getattr(member, "kind", None) is FileKind.FILE:
             self._deps.progress.advance(member.size)  # type: ignore[union-attr]
 
     def _close(self, base: str) -> None:
-        self._keepalive.check()  # a lost session: abort this archive rather than complete it
+        self._heartbeat_check()  # a lost session: abort this archive rather than complete it
         writer = self._open.pop(base, None)
         if writer is not None:
             result = writer.close()
             self._deps.log.info("archive.closed", key=result.key, bytes=result.size)
+            self._events.archive_closed(result)
 
     def add_to_data(self, member: Member) -> None:
         self._add(layout.DATA_ARCHIVE, member)
-
-    def label_owner(self) -> dict[str, Any]:
-        """backup_label belongs to PGDATA's owner (barman writes uid 0 by mistake)."""
-        return {"uid": self._data_uid, "gid": self._data_gid, "mode": 0o644, "mtime": 0.0}
 
     def close_all(self) -> None:
         for base in list(self._open):
@@ -141,7 +121,6 @@ class ArchiveStreamer:
         self._deps.sink.close()
 
     def abort_all(self) -> None:
-        self._keepalive.stop()
         for base in list(self._open):
             writer = self._open.pop(base)
             writer.abort()
@@ -159,10 +138,6 @@ class ArchiveStreamer:
             "copy_time": round(sum(items.values()), 6),
             "serialized_copy_time": round(sum(items.values()), 6),
         }
-
-
-def _no_session() -> None:
-    """Hook mode relays a finished barman backup: there is no session to keep alive."""
 
 
 __all__ = ["ArchiveStreamer", "ArchiveSpec"]

@@ -1,0 +1,68 @@
+"""The body shared by the archive use cases (live backup, hook-mode relay): stream the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from domain.lifecycle import BackupRun, RunDeps, RunEvents
+from domain.model import Member
+from domain.plan import BackupPlan
+from domain.ports import ArchiveSink, FileTree, Progress
+from domain.splitting import capped
+from domain.streaming import ArchiveStreamer
+
+
+@dataclass(kw_only=True)
+class ArchiveDeps(RunDeps):
+    """The ports of a run that streams archives."""
+
+    files: FileTree
+    sink: ArchiveSink
+    progress: Progress
+
+
+class ArchiveJob:
+    """Streams `plan` into archives; after the stop adds the final members to the data archive
+    and completes every upload; on failure aborts them. Subclasses make the plan in `check`."""
+
+    def __init__(
+        self,
+        deps: ArchiveDeps,
+        compression: str | None,
+        max_archive_size: int,
+        heartbeat_check: Callable[[], None],
+    ) -> None:
+        self._deps = deps
+        self._compression = compression
+        self._limit, was_capped = capped(max_archive_size)
+        if was_capped:
+            deps.log.warning("max-archive-size too big. Capping it to 1.0 TiB")
+        self._heartbeat_check = heartbeat_check
+        self.plan: BackupPlan | None = None
+        self.streamer: ArchiveStreamer | None = None
+
+    def body(self, run: BackupRun, events: RunEvents) -> None:
+        assert self.plan is not None, "check() makes the plan"
+        self.streamer = ArchiveStreamer(
+            self._deps, run.prefix, self._compression, self._limit, self._heartbeat_check, events
+        )
+        self.streamer.stream_plan(self.plan)
+        run.data_owner = self.streamer.data_owner
+
+    def finish(self, run: BackupRun, final_members: Iterable[Member]) -> dict[str, Any]:
+        assert self.streamer is not None
+        for member in final_members:
+            self.streamer.add_to_data(member)
+        self.streamer.close_all()
+        return {}
+
+    def abort(self) -> None:
+        if self.streamer is not None:
+            self.streamer.abort_all()
+        else:
+            self._deps.sink.close()
+
+    def end(self) -> None:
+        self._deps.progress.finish()

@@ -1,0 +1,289 @@
+"""The one backup lifecycle: check -> start -> STARTED -> body -> stop -> DONE, or FAILED.
+
+Every use case (take_backup, take_snapshot_backup, relay_backup) runs through `Lifecycle.run`;
+what differs between them is a `Job` (their checks, their body, what they finish with after
+the stop), a `Session` (the PostgreSQL side, or none in hook mode) and a `Record` (how
+backup.info is written). The messages of every use case are the constants below.
+
+Extension points (`LifecycleHooks`, wired by the container; each is empty by default):
+
+- `before_start`: called after the store check, the use case's checks and the existing-id check,
+  right before pg_backup_start. Raising stops the run with nothing started and nothing written
+  (e.g. aborting orphan multipart uploads, claiming the backup id atomically).
+- `observers`: told when the run starts, of every archive member added and archive closed, and
+  when it ends DONE or FAILED (e.g. an end-of-run summary). `LifecycleObserver` is a no-op base.
+- `final_members`: called after the stop; the members they return are added to the data
+  archive after backup_label (e.g. backup_manifest). `BackupRun.final_file` builds a member
+  owned like PGDATA.
+- `BackupRun.report_problem`: the body reports a failure that must not fail the backup; the
+  run still ends DONE, then raises `CompletedWithProblems` (exit 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from domain import layout
+from domain.errors import (
+    BackupError,
+    BackupExists,
+    BackupFailed,
+    CompletedWithProblems,
+    Interrupted,
+    PostgresConnectionError,
+    first_line,
+)
+from domain.metadata import BackupInfo
+from domain.model import (
+    ArchiveResult,
+    BackupId,
+    BackupStart,
+    BackupStop,
+    Member,
+    MemoryFile,
+    ServerInfo,
+)
+from domain.ports import Clock, Log, ObjectStore
+
+EXISTS = "Backup {backup_id} already exists at {where}: refusing to overwrite it"
+FAILED = "Backup failed uploading data ({reason})"
+FAILED_INFO = "failure uploading data ({reason})"
+RELAY_FAILED = "Backup upload failed uploading data ({reason})"
+INFO_UPLOAD_FAILED = "Backup failed uploading backup.info file ({error})"
+SESSION_LOST = "Connection to the Postgres server was lost during the backup."
+PROBLEMS = "Backup {backup_id} is DONE but {count} problem(s) were reported: {problems}"
+
+
+@dataclass
+class BackupRun:
+    """One run as it goes: what the job, the hooks and the observers are handed."""
+
+    backup_id: BackupId
+    prefix: str  # the backup's key prefix, `<path>/<server>/base/<id>/`
+    new_id: bool  # True: the id was made here (live backups); False: barman's (hook mode)
+    server: ServerInfo | None = None  # None in hook mode: there is no PostgreSQL session
+    info: BackupInfo | None = None  # backup.info as last written (None in hook mode)
+    stop: BackupStop | None = None
+    began: float = 0.0  # Clock.monotonic() at the start
+    data_owner: tuple[int, int] = (0, 0)  # PGDATA's uid, gid (set by the body that walks it)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def info_key(self) -> str:
+        return self.prefix + "backup.info"
+
+    def report_problem(self, message: str) -> None:
+        """A non-fatal failure: the backup still ends DONE, and the run then exits 1."""
+        self.problems.append(message)
+
+    def final_file(self, name: str, data: bytes) -> MemoryFile:
+        """A member written after the stop, owned by PGDATA's owner as backup_label is."""
+        uid, gid = self.data_owner
+        return MemoryFile(name=name, data=data, uid=uid, gid=gid, mode=0o644, mtime=0.0)
+
+
+class LifecycleObserver:
+    """Told what a run does; override what you need (every method is a no-op here)."""
+
+    def started(self, run: BackupRun) -> None: ...
+
+    def member_added(self, run: BackupRun, key: str, member: Member) -> None: ...
+
+    def archive_closed(self, run: BackupRun, result: ArchiveResult) -> None: ...
+
+    def done(self, run: BackupRun) -> None: ...
+
+    def failed(self, run: BackupRun, error: BackupError) -> None: ...
+
+
+BeforeStart = Callable[[BackupRun], None]
+FinalMembers = Callable[[BackupRun], Iterable[Member]]
+
+
+@dataclass(frozen=True)
+class LifecycleHooks:
+    """The extension points of the lifecycle (see the module docstring)."""
+
+    before_start: Sequence[BeforeStart] = ()
+    observers: Sequence[LifecycleObserver] = ()
+    final_members: Sequence[FinalMembers] = ()
+
+
+class RunEvents:
+    """What a body reports as it goes, fanned out to every observer with the run."""
+
+    def __init__(self, run: BackupRun, observers: Sequence[LifecycleObserver]) -> None:
+        self._run, self._observers = run, observers
+
+    def member_added(self, key: str, member: Member) -> None:
+        for observer in self._observers:
+            observer.member_added(self._run, key, member)
+
+    def archive_closed(self, result: ArchiveResult) -> None:
+        for observer in self._observers:
+            observer.archive_closed(self._run, result)
+
+
+class Session(Protocol):
+    """The server side of a run: pg_backup_start/stop and the keepalive, or nothing (hook mode)."""
+
+    def start(self, run: BackupRun) -> BackupStart | None:
+        """Start the server-side backup, then the keepalive (its first beat never raises)."""
+
+    def heartbeat_check(self) -> None:
+        """Raise PostgresConnectionError if the keepalive saw the session lost."""
+
+    def stop(self, run: BackupRun) -> BackupStop | None:
+        """Stop the keepalive, then the server-side backup (after this, no abort is needed)."""
+
+    def abort(self) -> None:
+        """Stop the keepalive; end the server-side backup if it was started and not stopped."""
+
+
+class Record(Protocol):
+    """How backup.info is written: STARTED/DONE/FAILED of our own, or barman's (hook mode)."""
+
+    failure: str  # the message template of a failed run
+
+    def open(self, run: BackupRun, start: BackupStart | None) -> None:
+        """Set run.info to the STARTED backup.info (no I/O: FAILED is built from it)."""
+
+    def started(self, run: BackupRun) -> None:
+        """Write the STARTED backup.info."""
+
+    def done(self, run: BackupRun, fields: Mapping[str, Any]) -> None: ...
+
+    def failed(self, run: BackupRun, reason: str) -> None: ...
+
+
+class Job(Protocol):
+    """What one use case plugs into the lifecycle."""
+
+    event: str  # the log events' prefix: `<event>.starting`, `<event>.done`
+
+    def check(self) -> ServerInfo | None:
+        """After the store check, before the id: every check that needs nothing started."""
+
+    def start_fields(self) -> dict[str, Any]:
+        """Extra fields of the `<event>.starting` log line."""
+
+    def body(self, run: BackupRun, events: RunEvents) -> None:
+        """Between STARTED and the stop: stream the archives, take the snapshots."""
+
+    def finish(self, run: BackupRun, final_members: Iterable[Member]) -> dict[str, Any]:
+        """After the stop (run.stop is set): add the final members, complete what is open;
+        return the fields DONE adds to backup.info."""
+
+    def abort(self) -> None:
+        """On failure, before the server-side abort: drop what is open."""
+
+    def end(self) -> None:
+        """Always, once DONE or FAILED was written (e.g. end the progress display)."""
+
+
+@dataclass(kw_only=True)
+class RunDeps:
+    """The ports every use case needs, and the hooks the container plugs in."""
+
+    store: ObjectStore
+    clock: Clock
+    log: Log
+    hooks: LifecycleHooks = field(default_factory=LifecycleHooks)
+
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(self.store, self.clock, self.log, self.hooks)
+
+
+@dataclass
+class Lifecycle:
+    """Runs a job through the one lifecycle (see the module docstring)."""
+
+    store: ObjectStore
+    clock: Clock
+    log: Log
+    hooks: LifecycleHooks = field(default_factory=LifecycleHooks)
+
+    def run(
+        self,
+        job: Job,
+        session: Session,
+        record: Record,
+        *,
+        path: str,
+        server_name: str,
+        backup_id: BackupId | None = None,
+    ) -> BackupRun:
+        """Run `job` under `<path>/<server_name>/base/<id>/`; the id is the clock's unless given
+        (hook mode relays barman's). Raise a BackupError, FAILED written, on failure."""
+        # Better than barman: a missing bucket or a dead endpoint is found before anything starts.
+        self.store.check()
+        server = job.check()
+        new_id = backup_id is None
+        backup_id = backup_id or BackupId.from_time(self.clock.now())
+        prefix = layout.backup_prefix(path, server_name, backup_id)
+        run = BackupRun(backup_id=backup_id, prefix=prefix, new_id=new_id, server=server)
+        if new_id and self.store.list(prefix):
+            where = f"{self.store.description}/{prefix}"
+            raise BackupExists(EXISTS.format(backup_id=backup_id, where=where))
+        for hook in self.hooks.before_start:
+            hook(run)
+        events = RunEvents(run, self.hooks.observers)
+        run.began = self.clock.monotonic()
+        self.log.info(f"{job.event}.starting", backup_id=str(run.backup_id), **job.start_fields())
+        start = session.start(run)
+        try:
+            record.open(run, start)
+            session.heartbeat_check()  # a session lost at the first heartbeat ends here
+            record.started(run)
+            for observer in self.hooks.observers:
+                observer.started(run)
+            job.body(run, events)
+            run.stop = session.stop(run)
+            finals = (member for hook in self.hooks.final_members for member in hook(run))
+            record.done(run, job.finish(run, finals))
+        except BaseException as exc:  # noqa: BLE001 - every failure must leave no complete backup
+            job.abort()
+            session.abort()
+            error = failure(record.failure, exc)
+            record.failed(run, reason_of(exc))
+            for observer in self.hooks.observers:
+                observer.failed(run, error)
+            raise error from exc
+        finally:
+            job.end()
+        self.log.info(f"{job.event}.done", **done_fields(run, self.clock))
+        for observer in self.hooks.observers:
+            observer.done(run)
+        if run.problems:
+            raise CompletedWithProblems(
+                PROBLEMS.format(
+                    backup_id=run.backup_id, count=len(run.problems), problems="; ".join(run.problems)
+                )
+            )
+        return run
+
+
+def done_fields(run: BackupRun, clock: Clock) -> dict[str, Any]:
+    fields: dict[str, Any] = {"backup_id": str(run.backup_id)}
+    if run.info is not None:
+        fields["end_xlog"] = run.info.end_xlog
+        fields["seconds"] = round(clock.monotonic() - run.began, 3)
+    return fields
+
+
+def reason_of(exc: BaseException) -> str:
+    """The one-line reason a run failed, as barman words a lost session."""
+    reason = first_line(exc)
+    if isinstance(exc, PostgresConnectionError) and "lost" in reason:
+        return SESSION_LOST
+    return reason
+
+
+def failure(template: str, exc: BaseException) -> BackupError:
+    """The error a failed run raises: Interrupted for Ctrl-C/SIGTERM, BackupFailed otherwise."""
+    message = template.format(reason=reason_of(exc))
+    if isinstance(exc, KeyboardInterrupt | Interrupted):
+        return Interrupted(message)
+    return BackupFailed(message)

@@ -1,0 +1,147 @@
+"""Typed factories the container wires: each returns the port its adapter plugs into.
+
+mypy checks every adapter against its port here (a renamed or re-typed adapter method fails
+lint), which dependency-injector's providers alone cannot do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TextIO, cast
+
+from adapters.filetree import LocalFileTree
+from adapters.mounts import FindmntMountInspector
+from adapters.reporting import RunReporter, reporter_for, terminal_for
+from adapters.system import NullProgress, SystemClock, TerminalProgress, make_logger
+from adapters.tar_sink import TarArchiveSink
+from domain.destination import Destination, parse_destination
+from domain.lifecycle import LifecycleHooks
+from domain.options import BackupOptions
+from domain.ports import (
+    ArchiveSink,
+    Clock,
+    FileTree,
+    Log,
+    MountInspector,
+    ObjectStore,
+    PostgresServer,
+    Progress,
+)
+from domain.relay import RelayRequest
+from domain.services import BackupRequest
+from domain.snapshots import SnapshotRequest
+from domain.splitting import chunk_size
+
+
+def terminal(stderr: TextIO, options: BackupOptions) -> TextIO:
+    """stderr, shared by the log and the progress line on a terminal (TerminalLine writes as a
+    text stream does)."""
+    return cast(TextIO, terminal_for(stderr, options.quiet))
+
+
+def logger(options: BackupOptions, terminal: TextIO) -> Log:
+    log: Log = make_logger(options.log_level, terminal)
+    return log
+
+
+def reporter(
+    terminal: TextIO, options: BackupOptions, env: Mapping[str, str], log: Log
+) -> RunReporter:
+    return reporter_for(terminal, options.verbose, options.quiet, env, log)
+
+
+def clock() -> Clock:
+    return SystemClock()
+
+
+def progress(stderr: TextIO, options: BackupOptions) -> Progress:
+    if options.quiet or not stderr.isatty():
+        return NullProgress()
+    return TerminalProgress(stderr)
+
+
+def destination(options: BackupOptions) -> Destination:
+    return parse_destination(options.cloud_provider, options.destination_url)
+
+
+def postgres(options: BackupOptions, log: Log) -> Iterator[PostgresServer]:
+    from adapters.postgres import ConnParams, PsycopgPostgres
+
+    params = ConnParams(host=options.host, port=options.port, user=options.user, dbname=options.dbname)
+    server = PsycopgPostgres(params, log)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def file_tree(log: Log) -> FileTree:
+    return LocalFileTree(log=log)
+
+
+def mounts() -> MountInspector:
+    return FindmntMountInspector()
+
+
+def archive_sink(
+    options: BackupOptions, store: ObjectStore, log: Log, reporter: RunReporter
+) -> ArchiveSink:
+    return TarArchiveSink(
+        store=store,
+        compression=options.compression,
+        part_size=chunk_size(store.chunk_policy, options.max_archive_size, options.min_chunk_size),
+        jobs=options.jobs,
+        max_bandwidth=options.max_bandwidth,
+        log=log,
+        on_uploaded=reporter.uploaded,
+    )
+
+
+def hooks() -> LifecycleHooks:
+    """The lifecycle's extension points the product plugs in (none yet)."""
+    return LifecycleHooks()
+
+
+def backup_request(options: BackupOptions, destination: Destination) -> BackupRequest:
+    return BackupRequest(
+        server_name=options.server_name,
+        prefix=destination.prefix,
+        compression=options.compression,
+        max_archive_size=options.max_archive_size,
+        jobs=options.jobs,
+        immediate_checkpoint=options.immediate_checkpoint,
+        backup_name=options.backup_name,
+        keepalive_interval=options.keepalive_interval,
+    )
+
+
+def relay_request(
+    options: BackupOptions, destination: Destination, backup_dir: str, backup_id: str, backup_info: bytes
+) -> RelayRequest:
+    """Hook mode: the options plus barman's backup dir, id and backup.info bytes (from hook.py)."""
+    return RelayRequest(
+        server_name=options.server_name,
+        prefix=destination.prefix,
+        compression=options.compression,
+        max_archive_size=options.max_archive_size,
+        backup_dir=backup_dir,
+        backup_id=backup_id,
+        backup_info=backup_info,
+    )
+
+
+def snapshot_request(options: BackupOptions, destination: Destination) -> SnapshotRequest:
+    return SnapshotRequest(
+        server_name=options.server_name,
+        prefix=destination.prefix,
+        cloud_provider=options.cloud_provider,
+        instance=options.snapshot_instance,
+        disks=tuple(options.snapshot_disks),
+        gcp_project=options.gcp_project,
+        gcp_zone=options.gcp_zone,
+        azure_subscription_id=options.azure_subscription_id,
+        azure_resource_group=options.azure_resource_group,
+        immediate_checkpoint=options.immediate_checkpoint,
+        backup_name=options.backup_name,
+        keepalive_interval=options.keepalive_interval,
+    )

@@ -1,0 +1,40 @@
+"""google-cloud-storage: the GCS object store and the GCE snapshot provider."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from domain.destination import Destination
+from domain.errors import InvalidInput
+from domain.options import BackupOptions
+from domain.ports import Log, ObjectStore, SnapshotProvider
+from entrypoints.providers.sdk import sdk_required
+
+
+def check_options(options: BackupOptions) -> None:
+    """GCS's own option rule (barman checks it while building the store)."""
+    if options.kms_key_name and options.snapshot_instance:
+        raise InvalidInput("KMS key cannot be specified for snapshot backups")
+
+
+def object_store(
+    options: BackupOptions, destination: Destination, env: Mapping[str, str], log: Log
+) -> ObjectStore:
+    from adapters.object_stores.gcs import GcsObjectStore
+
+    check_options(options)
+    universe = env.get("GOOGLE_CLOUD_UNIVERSE_DOMAIN")  # barman's only GCS variable
+    return GcsObjectStore(
+        destination.bucket,
+        prefix=destination.prefix,
+        kms_key_name=options.kms_key_name,
+        tags=options.tags,
+        client_options={"universe_domain": universe} if universe else None,
+        log=log,
+    )
+
+
+def snapshot_provider(options: BackupOptions, log: Log) -> SnapshotProvider:
+    with sdk_required():
+        from adapters.snapshots.gcp_compute import GceSnapshotProvider
+    return GceSnapshotProvider(options.gcp_project or "", options.gcp_zone)
