@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from domain.integrity import BackupIntegrity
 from domain.lifecycle import BackupRun, RunDeps, RunEvents
 from domain.model import Member
 from domain.plan import BackupPlan
@@ -43,10 +44,20 @@ class ArchiveJob:
         self.plan: BackupPlan | None = None
         self.streamer: ArchiveStreamer | None = None
 
+    def integrity(self, run: BackupRun) -> BackupIntegrity | None:
+        """What checks and records the bytes sent (live backups: the manifest); none here."""
+        return None
+
     def body(self, run: BackupRun, events: RunEvents) -> None:
         assert self.plan is not None, "check() makes the plan"
         self.streamer = ArchiveStreamer(
-            self._deps, run.prefix, self._compression, self._limit, self._heartbeat_check, events
+            self._deps,
+            run.prefix,
+            self._compression,
+            self._limit,
+            self._heartbeat_check,
+            events,
+            self.integrity(run),
         )
         self.streamer.stream_plan(self.plan)
         run.data_owner = self.streamer.data_owner

@@ -68,11 +68,6 @@ class SourceReadError(BackupFailed):
     """A file under PGDATA or a tablespace could not be read."""
 
 
-class ChecksumFailures(BackupFailed):
-    """Data pages failed their checksums while being read; the backup completed (DONE) anyway,
-    as pg_basebackup's does, and the run exits 1."""
-
-
 class Interrupted(BackupFailed):
     """The run was interrupted by a signal (SIGINT / SIGTERM)."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 
-from domain.errors import ChecksumFailures
 from domain.layout import DATA_ARCHIVE
 from domain.manifest import (
     DEFAULT_CHECKSUM,
@@ -134,13 +133,13 @@ class BackupIntegrity:
             mtime=stop.time.timestamp(),
         )
 
-    def outcome(self) -> ChecksumFailures | None:
-        """The error the run ends with when pages failed (the backup itself is DONE)."""
+    def outcome(self) -> str | None:
+        """The problem the run ends with when pages failed (the backup itself is DONE)."""
         if not self.failures:
             return None
-        return ChecksumFailures(
+        return (
             f"checksum verification failure during base backup: {self.failures} page(s) in "
-            f"{self.failed_files} file(s) failed (the backup is complete; see the warnings)"
+            f"{self.failed_files} file(s) failed their checksum (see the warnings)"
         )
 
     def close(self) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 from domain.archive_job import ArchiveDeps, ArchiveJob
+from domain.integrity import BackupIntegrity, IntegrityRequest
 from domain.lifecycle import BackupRun
 from domain.metadata import BackupInfo
-from domain.model import Member, ServerInfo
+from domain.model import BackupStart, Lsn, Member, ServerInfo
 from domain.plan import make_plan
 from domain.ports import ObjectStore, PostgresServer
 from domain.records import CloudRecord
@@ -31,6 +32,7 @@ class BackupRequest:
     immediate_checkpoint: bool = False
     backup_name: str | None = None
     keepalive_interval: float = 60
+    integrity: IntegrityRequest = IntegrityRequest()
 
 
 @dataclass(kw_only=True)
@@ -51,7 +53,9 @@ class _LiveBackup(ArchiveJob):
             deps, request.compression, request.max_archive_size, session.heartbeat_check
         )
         self._request, self._pg, self._clock = request, deps.postgres, deps.clock
+        self._log = deps.log
         self._info: ServerInfo | None = None
+        self._integrity: BackupIntegrity | None = None
 
     def check(self) -> ServerInfo:
         self._info = self._pg.server_info()
@@ -62,15 +66,37 @@ class _LiveBackup(ArchiveJob):
     def start_fields(self) -> dict[str, Any]:
         return {"tablespaces": len(self._info.tablespaces) if self._info else 0}
 
+    def integrity(self, run: BackupRun) -> BackupIntegrity:
+        """The backup_manifest, and page checks from the start LSN (run.info is STARTED)."""
+        assert run.server is not None and run.info is not None and run.info.begin_time
+        start = BackupStart(
+            Lsn.parse(str(run.info.begin_xlog)), run.info.begin_time, int(run.info.timeline or 1)
+        )
+        self._integrity = BackupIntegrity(self._request.integrity, run.server, start, self._log)
+        return self._integrity
+
     def finish(self, run: BackupRun, final_members: Iterable[Member]) -> dict[str, Any]:
         assert run.stop is not None and self.streamer is not None
         label = run.final_file("backup_label", run.stop.label.encode())
-        super().finish(run, chain([label], final_members))
+        super().finish(run, chain([label], final_members, self._manifest(run)))
+        if self._integrity is not None and (problem := self._integrity.outcome()):
+            run.report_problem(problem)  # DONE all the same, then exit 1 (as pg_basebackup)
         total = self._clock.monotonic() - run.began
         return {
             "backup_name": self._request.backup_name,
             "copy_stats": self.streamer.copy_stats(total, self._request.jobs),
         }
+
+
+    def _manifest(self, run: BackupRun) -> Iterator[Member]:
+        """The backup_manifest, built once every other member has been sent: the very last."""
+        if self._integrity is not None and run.stop is not None:
+            yield self._integrity.manifest_member(run.stop, *run.data_owner)
+
+    def end(self) -> None:
+        super().end()
+        if self._integrity is not None:
+            self._integrity.close()
 
 
 def take_backup(request: BackupRequest, deps: BackupDeps) -> BackupInfo:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from domain import layout
 from domain.errors import SourceReadError
+from domain.integrity import BackupIntegrity
 from domain.lifecycle import RunEvents
 from domain.model import FileKind, Member
 from domain.plan import PG_CONTROL, ArchiveSpec, BackupPlan
@@ -36,8 +37,12 @@ class ArchiveStreamer:
         max_archive_size: int,
         heartbeat_check: Callable[[], None],
         events: RunEvents,
+        integrity: BackupIntegrity | None = None,
     ) -> None:
         self._deps = deps
+        # Live backups: each file's checksum goes to the backup_manifest as it is sent, and its
+        # pages are verified; a relayed barman backup has none (hook mode).
+        self._integrity = integrity
         self._prefix = prefix
         self._compression = compression
         self._limit = max_archive_size
@@ -92,14 +97,17 @@ class ArchiveStreamer:
             part = self._parts.setdefault(base, 0)
             key = layout.archive_key(self._prefix, base, part, self._compression)
             self._deps.log.info("archive.open", key=key)
-            writer = self._deps.sink.open(key)
+            checks = self._integrity.checks if self._integrity is not None else None
+            writer = self._deps.sink.open(key, checks)
             self._open[base] = writer
         return writer
 
     def _add(self, base: str, member: Member) -> None:
         self._heartbeat_check()
         writer = self._writer(base)
-        writer.add(member)
+        sent = writer.add(member)
+        if self._integrity is not None:
+            self._integrity.sent(base, member, sent)
         self._events.member_added(writer.key, member)
         if getattr(member, "kind", None) is FileKind.FILE:
             self._deps.progress.advance(member.size)  # type: ignore[union-attr]

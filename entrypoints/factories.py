@@ -15,9 +15,9 @@ from adapters.reporting import RunReporter, reporter_for, terminal_for
 from adapters.system import NullProgress, SystemClock, TerminalProgress, make_logger
 from adapters.tar_sink import TarArchiveSink
 from domain.destination import Destination, parse_destination
+from domain.integrity import IntegrityRequest
 from domain.lifecycle import LifecycleHooks
 from domain.options import BackupOptions
-from domain.orphans import AbortStaleUploads
 from domain.ports import (
     ArchiveSink,
     Clock,
@@ -27,7 +27,6 @@ from domain.ports import (
     ObjectStore,
     PostgresServer,
     Progress,
-    UploadJanitor,
 )
 from domain.relay import RelayRequest
 from domain.services import BackupRequest
@@ -99,10 +98,9 @@ def archive_sink(
     )
 
 
-def hooks(options: BackupOptions, uploads: UploadJanitor, clock: Clock, log: Log) -> LifecycleHooks:
-    """The lifecycle's extension points the product plugs in."""
-    stale = AbortStaleUploads(uploads, options.abort_stale_uploads_after, clock, log)
-    return LifecycleHooks(before_start=(stale,))
+def hooks() -> LifecycleHooks:
+    """The lifecycle's extension points the product plugs in (none yet)."""
+    return LifecycleHooks()
 
 
 def backup_request(options: BackupOptions, destination: Destination) -> BackupRequest:
@@ -115,6 +113,7 @@ def backup_request(options: BackupOptions, destination: Destination) -> BackupRe
         immediate_checkpoint=options.immediate_checkpoint,
         backup_name=options.backup_name,
         keepalive_interval=options.keepalive_interval,
+        integrity=IntegrityRequest(options.manifest_checksums, options.verify_checksums),
     )
 
 

@@ -9,6 +9,7 @@ from importlib import metadata
 from typing import Any, NoReturn, TextIO
 
 from domain.errors import InvalidArgument
+from domain.manifest import CHECKSUM_ALGORITHMS, DEFAULT_CHECKSUM
 from domain.options import (
     PROVIDERS,
 )
@@ -21,7 +22,6 @@ from domain.options import (
 from domain.options import (
     validate_backup_name as _validate_backup_name,
 )
-from domain.orphans import parse_duration as _parse_duration
 
 VERSION = "3.20.1"  # the barman release whose command line this one matches
 DISTRIBUTION = "cloud-base-backup"
@@ -73,7 +73,6 @@ def _to_type_error(fn: Any) -> Any:
 
 
 parse_size = _to_type_error(_parse_size)
-parse_duration = _to_type_error(_parse_duration)
 backup_name = _to_type_error(_validate_backup_name)
 
 
@@ -207,13 +206,8 @@ def build_parser(prog: str, stdout: TextIO, stderr: TextIO) -> Parser:
     )
     p.add_argument(
         "--min-chunk-size", type=parse_size, metavar="SIZE",
-        help="smallest upload part; the part size is chosen once per backup from -S so that "
-        "the largest archive fits the store's part count (default: 5MB, or more for a large -S)",
-    )
-    p.add_argument(
-        "--abort-stale-uploads-after", type=parse_duration, default="24h", metavar="DURATION",
-        help="before the backup starts, abort this server's multipart uploads (S3, GCS) idle "
-        "for DURATION (s, m, h or d; left by a killed run); 0 = never (default: %(default)s)",
+        help="smallest upload part (default: 5MB on aws-s3, 64KB on azure-blob-storage, "
+        "5MB parts on google-cloud-storage)",
     )
     p.add_argument(
         "--max-bandwidth", type=parse_size, metavar="SIZE",
@@ -264,6 +258,21 @@ def build_parser(prog: str, stdout: TextIO, stderr: TextIO) -> Parser:
         "--keepalive-interval", type=non_negative_int, default=60, metavar="SECONDS",
         help="run a query on the backup session this often during the upload so that it is "
         "not dropped; 0 turns it off (default: %(default)s)",
+    )
+
+    integrity = p.add_argument_group(
+        "Integrity (extensions, named as pg_basebackup names them; barman has neither)"
+    )
+    integrity.add_argument(
+        "--manifest-checksums", choices=CHECKSUM_ALGORITHMS, default=DEFAULT_CHECKSUM,
+        metavar="ALGORITHM",
+        help="checksum of each file in the backup_manifest that ends the data archive, one of "
+        f"{', '.join(CHECKSUM_ALGORITHMS)} (default: %(default)s)",
+    )
+    integrity.add_argument(
+        "--no-verify-checksums", dest="verify_checksums", action="store_false", default=True,
+        help="skip the data-page checksum check made while reading (default: %(default)s, "
+        "verified when the server has data_checksums on; a failure exits 1, the backup DONE)",
     )
 
     snap = p.add_argument_group("Snapshot backups (disk snapshots instead of tar archives)")

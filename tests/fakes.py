@@ -19,6 +19,7 @@ from domain.model import (
     ArchiveResult,
     BackupStart,
     BackupStop,
+    BufferedFile,
     FileEntry,
     FileKind,
     Lsn,
@@ -204,6 +205,10 @@ class FakeArchiveWriter:
         if self.sink.fail_on_member == member.name:
             raise StorageError(f"Upload of {self.key} failed: simulated")
         self.added.append(member)
+        if isinstance(member, BufferedFile):
+            member.buffer.seek(0)
+            self.sink.contents[member.name] = member.buffer.read(member.size)
+            return SentFile(member.size)
         if isinstance(member, FileEntry) and member.kind is not FileKind.FILE:
             return None
         failures = self.sink.page_failures.get(member.name, ())
@@ -249,6 +254,7 @@ class FakeArchiveSink:
         self.fail_on_member = fail_on_member
         # member name -> the page failures its pages show when checked
         self.page_failures = page_failures or {}
+        self.contents: dict[str, bytes] = {}  # buffered members (the manifest), as added
         self.writers: list[FakeArchiveWriter] = []
         self.closed = False
 

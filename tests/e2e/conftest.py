@@ -70,13 +70,23 @@ def source_bindir(request: pytest.FixtureRequest) -> Path:
 
 
 @pytest.fixture
+def initdb_args() -> tuple[str, ...]:
+    """Extra initdb options of the source (a test parametrizes it, e.g. --data-checksums)."""
+    return ()
+
+
+@pytest.fixture
 def source(
-    workdir: Path, dest: Destination, oracle: Oracle, source_bindir: Path
+    workdir: Path,
+    dest: Destination,
+    oracle: Oracle,
+    source_bindir: Path,
+    initdb_args: tuple[str, ...],
 ) -> Iterator[PgCluster]:
     """A running cluster archiving WAL with the real barman-cloud-wal-archive, with a tablespace,
     a table in it, and pgbench tables at scale 2."""
     cluster = PgCluster(workdir / "source", source_bindir)
-    cluster.initdb()
+    cluster.initdb(*initdb_args)
     cluster.configure(
         wal_level="replica",
         archive_mode="on",

@@ -22,6 +22,7 @@ from tests.support.moto_server import Destination, aws_env
 from tests.support.oracle import Oracle
 from tests.support.pgbins import MAJORS
 from tests.support.pgcluster import PgCluster, chown_to_postgres
+from tests.support.verifybackup import fetch_wal, verify, wal_names
 
 pytestmark = pytest.mark.e2e
 
@@ -97,6 +98,19 @@ def restore_and_recover(
     immediate: bool,
 ) -> PgCluster:
     """barman-cloud-restore with the tablespace relocated, then recovery with barman-cloud-wal-restore."""
+    restore(oracle, dest, backup_id, workdir, source, tablespace)
+    return recover(oracle, dest, workdir, source, immediate)
+
+
+def restore(
+    oracle: Oracle,
+    dest: Destination,
+    backup_id: str,
+    workdir: Path,
+    source: PgCluster,
+    tablespace: str,
+) -> Path:
+    """barman-cloud-restore with the tablespace relocated; returns the restored PGDATA."""
     pgdata, ts_dir = workdir / "restored" / "pgdata", workdir / "restored-ts"
     oracle_run(
         oracle,
@@ -112,6 +126,14 @@ def restore_and_recover(
     # A restore run as root keeps the archive's owners: a barman backup relayed by the hook was
     # written by barman's own OS user (root here), which PostgreSQL would refuse to open.
     chown_to_postgres(ts_dir)
+    return pgdata
+
+
+def recover(
+    oracle: Oracle, dest: Destination, workdir: Path, source: PgCluster, immediate: bool
+) -> PgCluster:
+    """Recovery of the restored PGDATA with WAL from the real barman-cloud-wal-restore."""
+    pgdata = workdir / "restored" / "pgdata"
     cluster = PgCluster(workdir / "restored", bindir=source.bindir, pgdata=pgdata)
     restore_command = oracle.shell_command("barman-cloud-wal-restore", dest, "%f", "%p")
     return cluster.recover(restore_command, immediate=immediate)
@@ -168,13 +190,17 @@ def test_split_archives(backup_cmd, source, dest, oracle, workdir, tablespace):
         restored.stop()
 
 
+@pytest.mark.parametrize("initdb_args", [("--data-checksums",)])
 @pytest.mark.parametrize("source_bindir", MAJORS, indirect=True, ids=lambda m: f"pg{m}")
 def test_backup_under_write_load(request, backup_cmd, source, dest, oracle, workdir, tablespace):
+    """Under pgbench, with data checksums on (verified while reading: no false positive from
+    pages being written), then pg_verifybackup on what barman-cloud-restore wrote."""
     major = request.node.callspec.params["source_bindir"]
     assert int(source.scalar("SHOW server_version_num")) // 10000 == major
+    assert source.scalar("SHOW data_checksums") == "on"
     source.start_load(clients=2)
     time.sleep(3)
-    take_backup(backup_cmd, source, dest, "--lz4")
+    take_backup(backup_cmd, source, dest, "--lz4")  # exits 0: no page failed its checksum
     time.sleep(2)
     source.stop_load()
     assert source.scalar("SELECT count(*) FROM pgbench_history") > 0
@@ -182,10 +208,36 @@ def test_backup_under_write_load(request, backup_cmd, source, dest, oracle, work
     source.switch_wal_and_wait_archived()
 
     backup_id = the_done_backup(oracle, dest, tablespace)
-    restored = restore_and_recover(
-        oracle, dest, backup_id, workdir, source, tablespace, immediate=False
-    )
+    pgdata = restore(oracle, dest, backup_id, workdir, source, tablespace)
+    check_verifybackup(oracle, dest, backup_id, pgdata, major, workdir)
+    restored = recover(oracle, dest, workdir, source, immediate=False)
     try:
         check_restored(restored, expected)
     finally:
         restored.stop()
+
+
+def check_verifybackup(
+    oracle: Oracle, dest: Destination, backup_id: str, pgdata: Path, major: int, workdir: Path
+) -> None:
+    """pg_verifybackup passes on the restored directory (WAL range too where a pg_waldump of the
+    major is installed), then fails once one byte of a restored file is flipped."""
+    shown = json.loads(
+        oracle_run(oracle, "barman-cloud-backup-show", dest, backup_id, "--format", "json")
+    )
+    (info,) = shown.values()
+    names = wal_names(info["begin_wal"], info["end_wal"], 16 << 20)
+    wal = fetch_wal(oracle, dest, names, workdir / "verify-wal")
+    manifest = (pgdata / "backup_manifest").read_text()
+    assert manifest.startswith('{ "PostgreSQL-Backup-Manifest-Version": ' + ("2" if major >= 17 else "1"))
+    assert '"Path": "pg_tblspc/' in manifest  # the tablespace's files, through the link
+    ok = verify(pgdata, major, wal)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    victim = pgdata / "PG_VERSION"
+    original = victim.read_bytes()
+    victim.write_bytes(bytes([original[0] ^ 1]) + original[1:])
+    try:
+        bad = verify(pgdata, major, wal)
+        assert bad.returncode != 0 and "PG_VERSION" in bad.stderr, bad.stdout + bad.stderr
+    finally:
+        victim.write_bytes(original)

@@ -235,8 +235,8 @@ def world_with_slow_member():
     aborted_at = []
     original_open, original_abort = world.sink.open, world.pg.abort_backup
 
-    def slow_open(key):
-        writer = original_open(key)
+    def slow_open(key, checks=None):
+        writer = original_open(key, checks)
         add = writer.add
 
         def slow_add(member):

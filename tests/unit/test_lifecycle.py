@@ -67,7 +67,9 @@ def test_observers_see_start_members_archives_and_done() -> None:
     assert recorder.seen[0] == "started:20261126T041850" and recorder.seen[-1] == "done:DONE"
     assert [s for s in recorder.seen if s.startswith("closed:")] == ["closed:16385.tar", "closed:data.tar"]
     members = [s for s in recorder.seen if s.startswith("member:data.tar:")]
-    assert members[0] == "member:data.tar:./" and members[-1] == "member:data.tar:backup_label"
+    assert members[0] == "member:data.tar:./" and members[-2:] == [
+        "member:data.tar:backup_label", "member:data.tar:backup_manifest"
+    ]
 
 
 def test_observers_see_the_failure_with_the_error_raised() -> None:
@@ -83,13 +85,15 @@ def test_observers_see_the_failure_with_the_error_raised() -> None:
 def test_final_members_follow_backup_label_in_the_data_archive_owned_like_pgdata() -> None:
     world = World()
     world.deps.hooks = LifecycleHooks(
-        final_members=[lambda run: [run.final_file("backup_manifest", f"{run.stop.lsn}".encode())]]
+        final_members=[lambda run: [run.final_file("final_extra", f"{run.stop.lsn}".encode())]]
     )
     world.run()
     data = world.sink.members(PREFIX + "data.tar")
-    assert data[-3:] == ["global/pg_control", "backup_label", "backup_manifest"]
+    # the live backup's own backup_manifest stays the very last member, listing the others
+    assert data[-4:] == ["global/pg_control", "backup_label", "final_extra", "backup_manifest"]
+    assert b'"Path": "final_extra"' in world.sink.contents["backup_manifest"]
     writer = next(w for w in world.sink.writers if w.key == PREFIX + "data.tar")
-    label, manifest = writer.added[-2:]
+    label, manifest = writer.added[-3:-1]
     assert manifest.data == b"0/3000100"
     assert (manifest.uid, manifest.gid, manifest.mode) == (label.uid, label.gid, label.mode)
     assert world.info().status == "DONE"

@@ -94,7 +94,8 @@ def test_members_are_in_barman_order_with_pg_control_and_label_last(world):
     world.run()
     data = world.sink.members(PREFIX + "data.tar")
     assert data[0] == "./"
-    assert data[-2:] == ["global/pg_control", "backup_label"]
+    # barman's order, then the backup_manifest (ours only) as the very last member
+    assert data[-3:] == ["global/pg_control", "backup_label", "backup_manifest"]
     assert "pg_wal" in data and not any(m.startswith("pg_wal/") for m in data)
     assert "postmaster.pid" not in data and "pg_tblspc" in data
     assert world.sink.members(PREFIX + "16385.tar") == [
@@ -163,7 +164,7 @@ def test_interrupt_writes_failed_and_raises_interrupted(world):
     def interrupt(member):
         raise KeyboardInterrupt
 
-    world.sink.open = lambda key, _o=world.sink.open: _patch(_o(key), interrupt)
+    world.sink.open = lambda key, checks=None, _o=world.sink.open: _patch(_o(key, checks), interrupt)
     with pytest.raises(Interrupted):
         world.run()
     assert world.info().error == "failure uploading data (KeyboardInterrupt)"
