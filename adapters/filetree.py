@@ -90,7 +90,7 @@ def _type_name(mode: int) -> str:
 
 
 class LocalFileTree:
-    """Each directory's entry, then its files, then its subdirectories (names sorted).
+    """Each directory's entry, then its files, then its subdirectories (filesystem order).
 
     Special files are logged at warning level, one line each with the path and the type.
     """
@@ -111,32 +111,37 @@ class LocalFileTree:
         yield from self._walk_dir(root, "", spec)
 
     def _walk_dir(self, path: str, rel: str, spec: ArchiveSpec) -> Iterator[FileEntry]:
+        # Streamed in filesystem order, as barman's os.walk (spec: unsorted): a database
+        # directory can hold millions of relation files, and a sorted listing would keep one
+        # DirEntry and its cached stat per file in memory. Only subdirectories are kept.
+        subdirs: list[tuple[str, str]] = []
         try:
             with os.scandir(path) as it:
-                children = sorted(it, key=lambda e: e.name)
+                for child in it:
+                    entry = self._child(child, rel, spec)
+                    if entry is None:
+                        continue
+                    if entry.kind is FileKind.DIRECTORY:
+                        subdirs.append((child.path, entry.name))
+                    yield entry
         except FileNotFoundError:
             return
         except OSError as exc:
             raise SourceReadError(f"Cannot read directory {path}: {exc.strerror}") from exc
-        subdirs: list[tuple[str, str]] = []
-        for child in children:
-            child_rel = f"{rel}/{child.name}" if rel else child.name
-            if spec.excluded(child_rel):
-                continue
-            try:
-                st = child.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            except OSError as exc:
-                raise SourceReadError(f"Cannot read {child.path}: {exc.strerror}") from exc
-            entry = _entry(child.path, child_rel, st, self._log)
-            if entry is None:
-                continue
-            if entry.kind is FileKind.DIRECTORY:
-                subdirs.append((child.path, child_rel))
-            yield entry
         for sub_path, sub_rel in subdirs:
             yield from self._walk_dir(sub_path, sub_rel, spec)
+
+    def _child(self, child: os.DirEntry[str], rel: str, spec: ArchiveSpec) -> FileEntry | None:
+        child_rel = f"{rel}/{child.name}" if rel else child.name
+        if spec.excluded(child_rel):
+            return None
+        try:
+            st = child.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SourceReadError(f"Cannot read {child.path}: {exc.strerror}") from exc
+        return _entry(child.path, child_rel, st, self._log)
 
     def entry(self, path: str, name: str) -> FileEntry | None:
         try:
