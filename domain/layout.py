@@ -24,6 +24,11 @@ def server_prefix(path: str, server_name: str) -> str:
     return posixpath.join(path, server_name)
 
 
+def base_prefix(path: str, server_name: str) -> str:
+    """The folder holding every backup of the server, with a trailing slash."""
+    return f"{server_prefix(path, server_name)}/base/"
+
+
 def backup_prefix(path: str, server_name: str, backup_id: BackupId) -> str:
     """The folder of one backup, with a trailing slash."""
     return f"{server_prefix(path, server_name)}/base/{backup_id}/"

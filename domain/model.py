@@ -209,3 +209,14 @@ class CopyStats:
     workers: int
     copy_time_per_item: dict[str, float] = field(default_factory=dict)
     serialized_copy_time_per_item: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpenUpload:
+    """A multipart upload left open in a store; `last_activity` is its newest part (or its
+    initiation when it has none): a running backup keeps adding parts, a dead one does not."""
+
+    key: str
+    upload_id: str
+    initiated: datetime
+    last_activity: datetime

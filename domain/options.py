@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from domain.errors import InvalidArgument, InvalidInput
 from domain.model import BACKUP_ID_RE
+from domain.orphans import DEFAULT_STALE_AFTER
 
 DEFAULT_MAX_ARCHIVE_SIZE = 100 * 1024**3
 RESERVED_BACKUP_NAMES = frozenset(
@@ -116,6 +117,7 @@ class BackupOptions:
     backup_name: str | None = None
     tags: list[tuple[str, str]] | None = None
     keepalive_interval: int = 60
+    abort_stale_uploads_after: float = DEFAULT_STALE_AFTER
     # integrity extensions (pg_basebackup's option names)
     manifest_checksums: str = "CRC32C"
     verify_checksums: bool = True

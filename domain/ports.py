@@ -14,6 +14,7 @@ from domain.model import (
     BackupStop,
     FileEntry,
     Member,
+    OpenUpload,
     ReadChecks,
     SentFile,
     ServerInfo,
@@ -172,7 +173,9 @@ class SnapshotProvider(Protocol):
         """Those of `disks` attached to the instance, keyed by name, in the order barman
         snapshots them; raise SnapshotProviderError if the instance cannot be read."""
 
-    def take_snapshots(self, instance: str, disks: Sequence[str], backup_id: BackupId) -> SnapshotSet:
+    def take_snapshots(
+        self, instance: str, disks: Sequence[str], backup_id: BackupId
+    ) -> SnapshotSet:
         """Snapshot each disk as `<disk>-<backup id>`, wait for completion (and lock if asked)."""
 
     def delete_snapshots(self, snapshots_info: dict[str, Any]) -> None:
@@ -187,3 +190,15 @@ class MountInspector(Protocol):
 
     def mount_point_of(self, path: str) -> str | None:
         """The mount point of the filesystem holding `path`."""
+
+
+class UploadJanitor(Protocol):
+    """The multipart uploads a store holds open: listed with their age, aborted one by one.
+
+    Azure has no such uploads (uncommitted blocks are discarded by the service after 7 days),
+    so its store lists none.
+    """
+
+    def list_open_uploads(self, prefix: str) -> builtins.list[OpenUpload]: ...
+
+    def abort_open_upload(self, upload: OpenUpload) -> None: ...

@@ -26,7 +26,6 @@ class Container(containers.DeclarativeContainer):
     reporter = providers.Singleton(f.reporter, terminal, options, env, log)
     clock = providers.Singleton(f.clock)
     progress = providers.Singleton(f.progress, stderr, options)
-    hooks = providers.Singleton(f.hooks)
     destination = providers.Singleton(f.destination, options)
     object_store = providers.Selector(
         options.provided.cloud_provider,
@@ -36,6 +35,7 @@ class Container(containers.DeclarativeContainer):
             "google-cloud-storage": providers.Singleton(google.object_store, options, destination, env, log),
         },
     )
+    hooks = providers.Singleton(f.hooks, options, object_store, clock, log)
     snapshot_provider = providers.Selector(
         options.provided.cloud_provider,
         **{

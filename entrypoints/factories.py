@@ -18,6 +18,7 @@ from domain.destination import Destination, parse_destination
 from domain.integrity import IntegrityRequest
 from domain.lifecycle import LifecycleHooks
 from domain.options import BackupOptions
+from domain.orphans import AbortStaleUploads
 from domain.ports import (
     ArchiveSink,
     Clock,
@@ -27,6 +28,7 @@ from domain.ports import (
     ObjectStore,
     PostgresServer,
     Progress,
+    UploadJanitor,
 )
 from domain.relay import RelayRequest
 from domain.services import BackupRequest
@@ -98,9 +100,10 @@ def archive_sink(
     )
 
 
-def hooks() -> LifecycleHooks:
-    """The lifecycle's extension points the product plugs in (none yet)."""
-    return LifecycleHooks()
+def hooks(options: BackupOptions, uploads: UploadJanitor, clock: Clock, log: Log) -> LifecycleHooks:
+    """The lifecycle's extension points the product plugs in."""
+    stale = AbortStaleUploads(uploads, options.abort_stale_uploads_after, clock, log)
+    return LifecycleHooks(before_start=(stale,))
 
 
 def backup_request(options: BackupOptions, destination: Destination) -> BackupRequest:

@@ -22,6 +22,7 @@ from domain.options import (
 from domain.options import (
     validate_backup_name as _validate_backup_name,
 )
+from domain.orphans import parse_duration as _parse_duration
 
 VERSION = "3.20.1"  # the barman release whose command line this one matches
 DISTRIBUTION = "cloud-base-backup"
@@ -73,6 +74,7 @@ def _to_type_error(fn: Any) -> Any:
 
 
 parse_size = _to_type_error(_parse_size)
+parse_duration = _to_type_error(_parse_duration)
 backup_name = _to_type_error(_validate_backup_name)
 
 
@@ -206,8 +208,13 @@ def build_parser(prog: str, stdout: TextIO, stderr: TextIO) -> Parser:
     )
     p.add_argument(
         "--min-chunk-size", type=parse_size, metavar="SIZE",
-        help="smallest upload part (default: 5MB on aws-s3, 64KB on azure-blob-storage, "
-        "5MB parts on google-cloud-storage)",
+        help="smallest upload part; the part size is chosen once per backup from -S so that "
+        "the largest archive fits the store's part count (default: 5MB, or more for a large -S)",
+    )
+    p.add_argument(
+        "--abort-stale-uploads-after", type=parse_duration, default="24h", metavar="DURATION",
+        help="before the backup starts, abort this server's multipart uploads (S3, GCS) idle "
+        "for DURATION (s, m, h or d; left by a killed run); 0 = never (default: %(default)s)",
     )
     p.add_argument(
         "--max-bandwidth", type=parse_size, metavar="SIZE",

@@ -20,6 +20,7 @@ from azure.core.exceptions import (
 from azure.storage.blob import BlobBlock, ContainerClient
 
 from domain.errors import BackupError, BucketNotFound, CloudConnectionError, StorageError
+from domain.model import OpenUpload
 from domain.ports import Log
 from domain.splitting import ChunkPolicy
 
@@ -156,6 +157,13 @@ class AzureBlobObjectStore:
 
     def start_multipart(self, key: str) -> AzureBlockUpload:
         return AzureBlockUpload(self, key, self._log)
+
+    def list_open_uploads(self, prefix: str) -> builtins.list[OpenUpload]:
+        """None to abort: Azure discards uncommitted blocks by itself after 7 days."""
+        return []
+
+    def abort_open_upload(self, upload: OpenUpload) -> None:
+        """Nothing is ever listed (see list_open_uploads)."""
 
     def open_multiparts(self, prefix: str) -> builtins.list[str]:
         """Blobs under prefix holding only uncommitted blocks (staged, never committed)."""

@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -36,6 +37,7 @@ from domain.errors import (
     InvalidInput,
     StorageError,
 )
+from domain.model import OpenUpload
 from domain.ports import Log
 from domain.splitting import ChunkPolicy
 
@@ -274,12 +276,61 @@ class GcsObjectStore:
         url = f"{self.xml_endpoint}/{self.bucket_name}/{quote(key, safe='/~')}"
         self._xml("DELETE", f"{url}?uploadId={quote(upload_id, safe='')}", f"abort of '{key}'")
 
+    def list_open_uploads(self, prefix: str) -> builtins.list[OpenUpload]:
+        """XML uploads with their newest part, or (compose) each upload's part objects."""
+        if self.multipart == XML:
+            found = []
+            for key, upload_id, initiated in self.xml_uploads(prefix):
+                started = _iso(initiated)
+                times = [_iso(t) for t in self._xml_part_times(key, upload_id)]
+                found.append(OpenUpload(key, upload_id, started, max([started, *times])))
+            return found
+        with self.translated(f"listing of '{prefix}'"):
+            blobs = [
+                blob
+                for blob in self.client.list_blobs(
+                    self.bucket_name, prefix=prefix, retry=self.retry
+                )
+                if TEMP_MARK in blob.name
+            ]
+        stems: dict[str, builtins.list[Any]] = {}
+        for blob in blobs:
+            stems.setdefault(blob.name.rsplit("-", 1)[0] + "-", []).append(blob)
+        return [
+            OpenUpload(
+                stem.rsplit(TEMP_MARK, 1)[0],
+                stem,
+                min(blob.time_created for blob in group),
+                max(blob.updated for blob in group),
+            )
+            for stem, group in stems.items()
+        ]
+
+    def _xml_part_times(self, key: str, upload_id: str) -> builtins.list[str]:
+        url = f"{self.xml_endpoint}/{self.bucket_name}/{quote(key, safe='/~')}"
+        root = self._xml(
+            "GET", f"{url}?uploadId={quote(upload_id, safe='')}", f"listing of parts of '{key}'"
+        )
+        if root is None:
+            return []
+        return [part.findtext(f"{S3_XML}LastModified", "") for part in root.iter(f"{S3_XML}Part")]
+
+    def abort_open_upload(self, upload: OpenUpload) -> None:
+        if self.multipart == XML:
+            self.cancel_xml_upload(upload.key, upload.upload_id)
+        else:
+            self.delete(self.list_all(upload.upload_id))
+
     def open_multiparts(self, prefix: str) -> builtins.list[str]:
         """Keys with an XML multipart upload open, or (compose) part objects left under prefix."""
         if self.multipart == XML:
             return list(dict.fromkeys(key for key, _, _ in self.xml_uploads(prefix)))
         temps = [name for name in self.list_all(prefix) if TEMP_MARK in name]
         return list(dict.fromkeys(name.rsplit(TEMP_MARK, 1)[0] for name in temps))
+
+
+def _iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _status(exc: BaseException) -> int | None:

@@ -7,8 +7,10 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from domain.errors import BucketNotFound, CloudConnectionError, StorageError
+from domain.model import OpenUpload
 from domain.splitting import ChunkPolicy
 
 # A str matches keys that contain it; a callable decides; None matches nothing.
@@ -33,6 +35,8 @@ class MemoryMultipartUpload:
     upload_id: int
     parts: dict[int, bytes] = field(default_factory=dict)
     state: str = "open"
+    initiated: datetime = field(default_factory=lambda: datetime.now(UTC))
+    last_activity: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def upload_part(self, number: int, data: bytes | memoryview) -> None:
         self.store._part(self, number, bytes(data))
@@ -182,6 +186,21 @@ class MemoryObjectStore:
             keys = [up.key for up in self.open_uploads if up.key.startswith(prefix)]
             return builtins.list(dict.fromkeys(keys))
 
+    def list_open_uploads(self, prefix: str) -> builtins.list[OpenUpload]:
+        with self._lock:
+            self._enter("list_open_uploads", prefix)
+            return [
+                OpenUpload(up.key, str(up.upload_id), up.initiated, up.last_activity)
+                for up in self.open_uploads
+                if up.key.startswith(prefix)
+            ]
+
+    def abort_open_upload(self, upload: OpenUpload) -> None:
+        with self._lock:
+            for candidate in self.open_uploads:
+                if str(candidate.upload_id) == upload.upload_id:
+                    self._abort(candidate)
+
     def _part(self, upload: MemoryMultipartUpload, number: int, data: bytes) -> None:
         with self._lock:
             self._enter("upload_part", upload.key)
@@ -193,6 +212,7 @@ class MemoryObjectStore:
             if number >= self.fail_on_part_number and _matches(self.fail_on_part, upload.key):
                 raise self._injected(f"upload of part {number}", upload.key)
             upload.parts[number] = data
+            upload.last_activity = datetime.now(UTC)
 
     def _complete(self, upload: MemoryMultipartUpload) -> None:
         with self._lock:

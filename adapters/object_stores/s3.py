@@ -29,6 +29,7 @@ from domain.errors import (
     InvalidInput,
     StorageError,
 )
+from domain.model import OpenUpload
 from domain.ports import Log
 from domain.splitting import ChunkPolicy
 
@@ -283,6 +284,33 @@ class S3ObjectStore:
                 Bucket=self.bucket, Key=key, **self.create_args
             )
         return S3MultipartUpload(self, key, response["UploadId"], self._log)
+
+    def list_open_uploads(self, prefix: str) -> builtins.list[OpenUpload]:
+        """Unfinished uploads under prefix, each with the time of its newest part."""
+        found = []
+        with self.translated(f"listing of multipart uploads under '{prefix}'"):
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for upload in (up for page in pages for up in page.get("Uploads", [])):
+                key, upload_id, initiated = upload["Key"], upload["UploadId"], upload["Initiated"]
+                parts = self.client.get_paginator("list_parts").paginate(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id
+                )
+                times = [part["LastModified"] for page in parts for part in page.get("Parts", [])]
+                found.append(OpenUpload(key, upload_id, initiated, max([initiated, *times])))
+        return found
+
+    def abort_open_upload(self, upload: OpenUpload) -> None:
+        try:
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=upload.key, UploadId=upload.upload_id
+            )
+        except ClientError as exc:
+            if _code(exc) != "NoSuchUpload":
+                raise self.sdk_error(exc, f"abort of '{upload.key}'") from exc
+        except SDK_ERRORS as exc:
+            raise self.sdk_error(exc, f"abort of '{upload.key}'") from exc
 
     def open_multiparts(self, prefix: str) -> builtins.list[str]:
         with self.translated(f"listing of multipart uploads under '{prefix}'"):

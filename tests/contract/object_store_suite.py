@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ import pytest
 from adapters.tar_sink import TarArchiveSink
 from domain.errors import BucketNotFound, CloudConnectionError, SourceReadError, StorageError
 from domain.model import FileEntry, FileKind, MemoryFile
+from domain.orphans import abort_stale_uploads
 from domain.ports import ObjectStore
+from tests.fakes import RecordingLog
 
 ReadTags = Callable[[str], dict[str, str]]
 # The sizes, by part number, of the parts of `key`'s open multipart upload, as the store reports them.
@@ -79,6 +82,11 @@ class ObjectStoreContract:
     @pytest.fixture
     def read_open_parts(self) -> ReadOpenParts | None:
         return None
+
+    @pytest.fixture
+    def keeps_open_uploads(self) -> bool:
+        """False: the store has no open uploads to abort (Azure drops uncommitted blocks)."""
+        return True
 
     @pytest.fixture
     def store_tags(self) -> list[tuple[str, str]]:
@@ -223,6 +231,36 @@ class ObjectStoreContract:
         sink.close()
         assert subject.list(prefix) == []
         assert subject.open_multiparts(prefix) == []
+
+    def test_a_stale_upload_is_aborted_and_a_fresh_one_left(
+        self, subject: ObjectStore, prefix: str, keeps_open_uploads: bool
+    ) -> None:
+        base = prefix + "srv/base/"
+        upload = subject.start_multipart(base + "20261101T000000/data.tar")
+        upload.upload_part(1, b"part")
+        other = subject.start_multipart(prefix + "other/base/20261101T000000/data.tar")
+        other.upload_part(1, b"part")
+        janitor: Any = subject
+        listed = janitor.list_open_uploads(base)
+        if not keeps_open_uploads:
+            assert listed == []
+            upload.abort()
+            other.abort()
+            return
+        (found,) = listed
+        assert found.key == base + "20261101T000000/data.tar"
+        assert found.initiated <= found.last_activity
+        log = RecordingLog()
+        # the clock, not a sleep: an hour after its last part it is fresh, a day after stale
+        fresh = found.last_activity + timedelta(hours=1)
+        assert abort_stale_uploads(janitor, base, 2 * 3600, fresh, log) == []
+        assert subject.open_multiparts(base) == [found.key]
+        stale = found.last_activity + timedelta(hours=25)
+        assert abort_stale_uploads(janitor, base, 24 * 3600, stale, log) == [found.key]
+        assert subject.open_multiparts(base) == [] and not subject.exists(found.key)
+        assert subject.open_multiparts(prefix + "other/") == [other.key]  # another server's
+        other.abort()
+        upload.abort()  # already gone: still no error
 
     def test_a_small_part_is_accepted_only_as_the_last(
         self, subject: ObjectStore, prefix: str, part_size: int, min_part_size: int

@@ -91,6 +91,11 @@ class AzureFixtures:
         return read
 
 
+    @pytest.fixture
+    def keeps_open_uploads(self) -> bool:
+        return False  # Azure discards uncommitted blocks itself after 7 days
+
+
 class TestAzureBlobObjectStore(AzureFixtures, ObjectStoreContract):
     pass
 

@@ -7,6 +7,7 @@ tests drive the multipart calls and read the result back with a plain S3 client.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from adapters.tar_sink import TarArchiveSink
 from adapters.uploads import PartUploader, Throttle, UploadPool
 from domain.errors import StorageError
 from domain.model import MemoryFile
+from domain.orphans import abort_stale_uploads
+from tests.fakes import RecordingLog
 from tests.support.in_flight import parts_in_flight
 
 pytestmark = pytest.mark.contract
@@ -104,3 +107,16 @@ def test_the_service_refusing_a_part_is_a_storage_error(store: GcsObjectStore) -
         upload.upload_part(1, b"x")
     assert "\n" not in str(raised.value)
     upload.abort()
+
+
+def test_a_stale_upload_is_aborted_and_a_fresh_one_left(store: GcsObjectStore) -> None:
+    upload = store.start_multipart("srv/base/20261101T000000/data.tar")
+    upload.upload_part(1, b"part")
+    (found,) = store.list_open_uploads("srv/base/")
+    assert found.key == upload.key and found.upload_id == upload.upload_id
+    fresh = found.last_activity + timedelta(hours=1)
+    assert abort_stale_uploads(store, "srv/base/", 2 * 3600, fresh, RecordingLog()) == []
+    assert store.open_multiparts("srv/") == [upload.key]
+    stale = found.last_activity + timedelta(hours=25)
+    assert abort_stale_uploads(store, "srv/base/", 24 * 3600, stale, RecordingLog()) == [upload.key]
+    assert store.open_multiparts("srv/") == []

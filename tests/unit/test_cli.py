@@ -1,6 +1,7 @@
 """main(argv, env): every exit code, through the container with fakes for every port."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from dependency_injector import providers
@@ -82,6 +83,7 @@ def test_version_and_help_go_to_stdout_and_exit_0(run):
     [URL, SERVER, "--tags", "a,b,c"],
     ["--tags", "a,b", URL, SERVER],
     [URL, SERVER, "--keepalive-interval", "-1"],
+    [URL, SERVER, "--abort-stale-uploads-after", "yesterday"],
     [URL, SERVER, "--read-timeout", "x"],
     [URL, SERVER, "-e", "AES128"],
     [URL, SERVER, "--aws-snapshot-lock-duration", "0"],
@@ -170,3 +172,19 @@ def test_azure_emulator_url_without_connection_string_exits_4_on_one_line(run):
 def test_hook_mode_is_detected_from_the_environment(run):
     code = run(URL, SERVER, env={"BARMAN_HOOK": "backup_retry_script", "BARMAN_PHASE": "post"})
     assert code != 0 and run.pg.calls == []
+
+
+@pytest.mark.parametrize("flags,idle_hours,state", [
+    (["--abort-stale-uploads-after", "4h"], 3, "open"),
+    (["--abort-stale-uploads-after", "2h"], 3, "aborted"),
+    (["--abort-stale-uploads-after", "0"], 999, "open"),
+    ([], 23, "open"),
+    ([], 25, "aborted"),
+])
+def test_a_backup_aborts_its_servers_uploads_idle_past_the_threshold(flags, idle_hours, state):
+    store = MemoryObjectStore("bkt")
+    left = store.start_multipart("pg/main/base/20261101T000000/data.tar")
+    left.upload_part(1, b"x")
+    left.last_activity = FakeClock().now() - timedelta(hours=idle_hours)
+    assert Run(store=store)(URL, SERVER, *flags) == 0
+    assert left.state == state
