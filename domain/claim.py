@@ -1,62 +1,49 @@
-"""Claiming a backup id atomically, before the server-side backup starts.
+"""Claiming a new backup id atomically, before the server-side backup starts.
 
-The claim is the backup's first object, its backup.info (STARTED, without begin fields yet),
-created with the store's conditional write. Two runs of one server that start in the same
+The claim is the backup's first object, its backup.info (STARTED, with what is known before
+pg_backup_start), created with the store's conditional write (S3 If-None-Match: *, GCS
+ifGenerationMatch=0, Azure If-None-Match: *). Two runs of one server that start in the same
 second (cron and a retrying CronJob, a hook and a manual run) compute the same id: exactly one
-creates the backup.info; the other takes the next free second, so both backups complete and
-neither overwrites a byte of the other. An id whose folder already holds objects (written by a
-tool that does not claim, such as barman itself, or left by a killed run) is skipped the same
-way. A claim left by a run killed before it started reads as a STARTED backup with no data,
-which barman-cloud-backup-list and -show print and -delete removes, as they do for a barman run
-killed mid-backup.
+creates it. The other stops there, before pg_backup_start, with barman's exit code for an
+existing backup (1) and the lifecycle's "already exists" message: nothing started on the
+server, nothing written or overwritten in the bucket. A second backup of the same second would
+only duplicate the first; one clear failure is what the operator can act on.
+
+If pg_backup_start then fails, the claim is deleted (the bucket is left as it was). A run
+killed between the claim and the start leaves a STARTED backup.info without begin fields:
+barman-cloud-backup-list shows it as STARTED (as it shows a barman run killed mid-backup),
+-show prints it, -delete removes it, and -restore refuses it as not DONE.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from domain import layout
+from domain import metadata
 from domain.errors import BackupExists
-from domain.model import BackupId
+from domain.lifecycle import EXISTS, BackupRun
 from domain.ports import Log, ObjectStore
+from domain.records import claimed_info
 
-# A minute of consecutive seconds taken means something else is wrong: stop rather than spin.
-MAX_ATTEMPTS = 60
-
-
-@dataclass(frozen=True)
-class Claim:
-    backup_id: BackupId
-    prefix: str
-    info_key: str
+TAKEN = " (another run claimed it first)"
 
 
-def claim_backup_id(
-    store: ObjectStore,
-    path: str,
-    server_name: str,
-    when: datetime,
-    content: Callable[[BackupId], bytes],
-    log: Log,
-) -> Claim:
-    """The first id at or after `when` that this run could claim; never overwrites anything."""
-    wanted = BackupId.from_time(when)
-    for step in range(MAX_ATTEMPTS):
-        backup_id = BackupId.from_time(when + timedelta(seconds=step))
-        prefix = layout.backup_prefix(path, server_name, backup_id)
-        info_key = layout.backup_info_key(path, server_name, backup_id)
-        if not store.list(prefix) and store.put_if_absent(info_key, content(backup_id)):
-            if step:
-                log.warning(
-                    "backup id already taken by another backup: using the next free second",
-                    wanted=str(wanted),
-                    backup_id=str(backup_id),
-                )
-            return Claim(backup_id, prefix, info_key)
-        log.debug("backup.id_taken", backup_id=str(backup_id), prefix=prefix)
-    raise BackupExists(
-        f"Backup ids {wanted} to {backup_id} are all taken at {store.description}/"
-        f"{layout.server_prefix(path, server_name)}/base: refusing to overwrite any of them"
-    )
+class ClaimBackupId:
+    """The lifecycle's before_start hook that claims a new id (hook mode relays barman's)."""
+
+    def __init__(self, store: ObjectStore, log: Log) -> None:
+        self._store, self._log = store, log
+
+    def __call__(self, run: BackupRun) -> Callable[[], None] | None:
+        if not run.new_id or run.server is None:
+            return None
+        content = metadata.render(claimed_info(run.server)).encode()
+        if not self._store.put_if_absent(run.info_key, content):
+            where = f"{self._store.description}/{run.prefix}"
+            raise BackupExists(EXISTS.format(backup_id=run.backup_id, where=where) + TAKEN)
+        self._log.debug("backup.id_claimed", backup_id=str(run.backup_id), key=run.info_key)
+
+        def release() -> None:
+            self._store.delete([run.info_key])
+
+        return release

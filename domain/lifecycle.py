@@ -9,7 +9,8 @@ Extension points (`LifecycleHooks`, wired by the container; each is empty by def
 
 - `before_start`: called after the store check, the use case's checks and the existing-id check,
   right before pg_backup_start. Raising stops the run with nothing started and nothing written
-  (e.g. aborting orphan multipart uploads, claiming the backup id atomically).
+  (e.g. aborting orphan multipart uploads, claiming the backup id atomically). A hook that
+  writes may return an undo callable: it is called if a later hook or pg_backup_start fails.
 - `observers`: told when the run starts, of every archive member added and archive closed, and
   when it ends DONE or FAILED (e.g. an end-of-run summary). `LifecycleObserver` is a no-op base.
 - `final_members`: called after the stop; the members they return are added to the data
@@ -22,6 +23,7 @@ Extension points (`LifecycleHooks`, wired by the container; each is empty by def
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -98,7 +100,7 @@ class LifecycleObserver:
     def failed(self, run: BackupRun, error: BackupError) -> None: ...
 
 
-BeforeStart = Callable[[BackupRun], None]
+BeforeStart = Callable[[BackupRun], Callable[[], None] | None]
 FinalMembers = Callable[[BackupRun], Iterable[Member]]
 
 
@@ -227,12 +229,8 @@ class Lifecycle:
         if new_id and self.store.list(prefix):
             where = f"{self.store.description}/{prefix}"
             raise BackupExists(EXISTS.format(backup_id=backup_id, where=where))
-        for hook in self.hooks.before_start:
-            hook(run)
         events = RunEvents(run, self.hooks.observers)
-        run.began = self.clock.monotonic()
-        self.log.info(f"{job.event}.starting", backup_id=str(run.backup_id), **job.start_fields())
-        start = session.start(run)
+        start = self._start(job, session, run)
         try:
             record.open(run, start)
             session.heartbeat_check()  # a session lost at the first heartbeat ends here
@@ -263,6 +261,25 @@ class Lifecycle:
                 )
             )
         return run
+
+
+    def _start(self, job: Job, session: Session, run: BackupRun) -> BackupStart | None:
+        """The before_start hooks, then pg_backup_start; on failure, the hooks' writes undone."""
+        undo: list[Callable[[], None]] = []
+        try:
+            for hook in self.hooks.before_start:
+                if callable(undone := hook(run)):
+                    undo.append(undone)
+            run.began = self.clock.monotonic()
+            self.log.info(
+                f"{job.event}.starting", backup_id=str(run.backup_id), **job.start_fields()
+            )
+            return session.start(run)
+        except BaseException:
+            for step in reversed(undo):
+                with suppress(BackupError):
+                    step()
+            raise
 
 
 def done_fields(run: BackupRun, clock: Clock) -> dict[str, Any]:

@@ -13,14 +13,10 @@ from domain.model import BackupStart, BackupStop, ServerInfo
 from domain.ports import Log, ObjectStore
 
 
-def started_info(info: ServerInfo, start: BackupStart) -> BackupInfo:
-    seg = info.xlog_segment_size
+def claimed_info(info: ServerInfo) -> BackupInfo:
+    """STARTED with what is known before pg_backup_start (the backup-id claim)."""
     return BackupInfo(
         status=metadata.STARTED,
-        begin_offset=start.lsn.offset(seg),
-        begin_time=start.time,
-        begin_wal=start.lsn.wal_name(start.timeline, seg),
-        begin_xlog=str(start.lsn),
         cluster_size=info.cluster_size,
         config_file=info.config_file,
         data_checksums=info.data_checksums,
@@ -31,9 +27,19 @@ def started_info(info: ServerInfo, start: BackupStart) -> BackupInfo:
         summarize_wal=info.summarize_wal,
         systemid=info.systemid,
         tablespaces=[(t.name, t.oid, t.location) for t in info.tablespaces] or None,
-        timeline=start.timeline,
         version=info.version,
-        xlog_segment_size=seg,
+        xlog_segment_size=info.xlog_segment_size,
+    )
+
+
+def started_info(info: ServerInfo, start: BackupStart) -> BackupInfo:
+    seg = info.xlog_segment_size
+    return claimed_info(info).with_(
+        begin_offset=start.lsn.offset(seg),
+        begin_time=start.time,
+        begin_wal=start.lsn.wal_name(start.timeline, seg),
+        begin_xlog=str(start.lsn),
+        timeline=start.timeline,
     )
 
 

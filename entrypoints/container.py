@@ -35,7 +35,7 @@ class Container(containers.DeclarativeContainer):
             "google-cloud-storage": providers.Singleton(google.object_store, options, destination, env, log),
         },
     )
-    hooks = providers.Singleton(f.hooks, options, object_store, clock, log)
+    hooks = providers.Singleton(f.hooks, options, object_store, object_store, clock, log)
     snapshot_provider = providers.Selector(
         options.provided.cloud_provider,
         **{

@@ -14,6 +14,7 @@ from adapters.mounts import FindmntMountInspector
 from adapters.reporting import RunReporter, reporter_for, terminal_for
 from adapters.system import NullProgress, SystemClock, TerminalProgress, make_logger
 from adapters.tar_sink import TarArchiveSink
+from domain.claim import ClaimBackupId
 from domain.destination import Destination, parse_destination
 from domain.integrity import IntegrityRequest
 from domain.lifecycle import LifecycleHooks
@@ -100,10 +101,13 @@ def archive_sink(
     )
 
 
-def hooks(options: BackupOptions, uploads: UploadJanitor, clock: Clock, log: Log) -> LifecycleHooks:
+def hooks(
+    options: BackupOptions, uploads: UploadJanitor, store: ObjectStore, clock: Clock, log: Log
+) -> LifecycleHooks:
     """The lifecycle's extension points the product plugs in."""
     stale = AbortStaleUploads(uploads, options.abort_stale_uploads_after, clock, log)
-    return LifecycleHooks(before_start=(stale,))
+    # The claim comes last: a hook that fails after it would leave the claim behind.
+    return LifecycleHooks(before_start=(stale, ClaimBackupId(store, log)))
 
 
 def backup_request(options: BackupOptions, destination: Destination) -> BackupRequest:

@@ -1,67 +1,93 @@
-"""Claiming a backup id: a conditional create of its backup.info, the next second when taken."""
+"""Claiming a new backup id: a conditional create of its backup.info before pg_backup_start."""
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 
 import pytest
 
-from adapters.object_stores.memory import MemoryObjectStore
-from domain.claim import MAX_ATTEMPTS, claim_backup_id
-from domain.errors import BackupExists
-from tests.fakes import RecordingLog
+from domain import metadata
+from domain.claim import TAKEN, ClaimBackupId
+from domain.errors import BackupExists, PostgresError
+from domain.exit_codes import ExitCode
+from domain.lifecycle import BackupRun, LifecycleHooks
+from domain.model import BackupId
+from tests.unit.test_take_backup import PREFIX, World
 
-WHEN = datetime(2026, 11, 30, 23, 59, 58)
-BASE = "path/pg/base/"
-
-
-def _claim(store, log=None, when=WHEN):
-    return claim_backup_id(store, "path", "pg", when, lambda i: f"claimed {i}".encode(), log or RecordingLog())
+INFO = PREFIX + "backup.info"
 
 
-@pytest.fixture
-def store():
-    s = MemoryObjectStore("bkt")
-    s.create_bucket()
-    return s
+def _claiming(world, *before):
+    world.deps.hooks = LifecycleHooks(before_start=[*before, ClaimBackupId(world.store, world.log)])
+    return world
 
 
-def test_a_free_id_is_claimed_by_creating_its_backup_info(store):
-    claim = _claim(store)
-    assert (str(claim.backup_id), claim.info_key) == ("20261130T235958", BASE + "20261130T235958/backup.info")
-    assert store.objects == {claim.info_key: b"claimed 20261130T235958"}
+def test_the_claim_is_a_started_backup_info_written_before_pg_backup_start():
+    world = _claiming(World())
+    seen = {}
+
+    def spy(label, fast, start=world.pg.start_backup):
+        seen["info"] = metadata.parse(world.store.objects[INFO].decode())
+        return start(label, fast)
+
+    world.pg.start_backup = spy
+    world.run()
+    claimed = seen["info"]
+    assert claimed.status == "STARTED" and claimed.begin_xlog is None and claimed.begin_wal is None
+    assert claimed.systemid == world.info().systemid and claimed.version == world.info().version
+    assert world.info().status == "DONE"
 
 
-def test_a_taken_id_moves_to_the_next_free_second_and_nothing_is_overwritten(store):
-    store.objects[BASE + "20261130T235958/backup.info"] = b"status=DONE\n"
-    store.objects[BASE + "20261130T235959/data.tar"] = b"a leftover without backup.info"
-    log = RecordingLog()
-    claim = _claim(store, log)
-    assert str(claim.backup_id) == "20261201T000000"  # across midnight, as the clock goes
-    assert store.objects[BASE + "20261130T235958/backup.info"] == b"status=DONE\n"
-    assert BASE + "20261130T235959/backup.info" not in store.objects
-    assert [(lvl, f) for lvl, _, f in log.records if lvl == "warning"] == [
-        ("warning", {"wanted": "20261130T235958", "backup_id": "20261201T000000"})
-    ]
+def test_a_run_that_loses_the_claim_exits_1_with_nothing_started_or_overwritten():
+    world = World()
+
+    def other_run_claims_first(run):  # after our listing found the id free
+        world.store.objects[INFO] = b"status=STARTED\n"
+
+    _claiming(world, other_run_claims_first)
+    with pytest.raises(BackupExists) as raised:
+        world.run()
+    assert str(raised.value).endswith(f"{PREFIX}: refusing to overwrite it{TAKEN}")
+    assert raised.value.exit_code == ExitCode.FAILED
+    assert world.store.objects == {INFO: b"status=STARTED\n"}
+    assert "start_backup" not in world.pg.calls
 
 
-def test_simultaneous_runs_with_the_same_clock_get_distinct_ids(store):
-    barrier = threading.Barrier(4)
-
-    def run(_):
-        barrier.wait()
-        return str(_claim(store).backup_id)
-
-    with ThreadPoolExecutor(4) as pool:
-        ids = list(pool.map(run, range(4)))
-    assert sorted(ids) == ["20261130T235958", "20261130T235959", "20261201T000000", "20261201T000001"]
+def test_the_claim_is_released_when_pg_backup_start_fails():
+    world = _claiming(World())
+    world.pg.fail_on = "start_backup"
+    with pytest.raises(PostgresError):
+        world.run()
+    assert world.store.objects == {}
 
 
-def test_a_minute_of_taken_ids_fails_without_writing():
-    assert MAX_ATTEMPTS == 60
-    taken = MemoryObjectStore("bkt")
-    taken.create_bucket()
-    taken.put_if_absent = lambda key, data: False  # type: ignore[method-assign]
-    with pytest.raises(BackupExists, match="20261130T235958 to 20261201T000057 are all taken"):
-        _claim(taken)
-    assert taken.objects == {}
+def test_two_runs_in_the_same_second_give_one_backup_and_one_clean_refusal():
+    first, second = World(), World()
+    second.store = first.store  # one bucket, one clock second, two servers' sessions
+    second.deps.store = first.store
+    second.sink.store = first.store
+    barrier = threading.Barrier(2)
+    outcomes = {}
+    for world in (first, second):
+        _claiming(world, lambda run: barrier.wait())
+
+    def run(name, world):
+        try:
+            outcomes[name] = world.run().status
+        except BackupExists as exc:
+            outcomes[name] = f"refused: {exc.exit_code.name}"
+
+    threads = [threading.Thread(target=run, args=item) for item in (("a", first), ("b", second))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes.values()) == ["DONE", "refused: FAILED"]
+    loser = first if outcomes["a"] != "DONE" else second
+    assert "start_backup" not in loser.pg.calls
+    assert metadata.parse(first.store.objects[INFO].decode()).status == "DONE"
+
+
+def test_hook_mode_relays_barman_s_id_without_a_claim():
+    world = World()
+    run = BackupRun(backup_id=BackupId("20261126T041850"), prefix=PREFIX, new_id=False)
+    assert ClaimBackupId(world.store, world.log)(run) is None
+    assert world.store.objects == {}
