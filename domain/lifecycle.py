@@ -226,7 +226,7 @@ class Lifecycle:
         backup_id = backup_id or BackupId.from_time(self.clock.now())
         prefix = layout.backup_prefix(path, server_name, backup_id)
         run = BackupRun(backup_id=backup_id, prefix=prefix, new_id=new_id, server=server)
-        if new_id and self.store.list(prefix):
+        if new_id and self.store.list_keys(prefix):
             where = f"{self.store.description}/{prefix}"
             raise BackupExists(EXISTS.format(backup_id=backup_id, where=where))
         events = RunEvents(run, self.hooks.observers)

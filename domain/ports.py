@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -102,7 +101,10 @@ class MultipartUpload(Protocol):
 
 
 class ObjectStore(Protocol):
-    """A bucket (or container) of an object store, with the destination's credentials."""
+    """A bucket (or container) of an object store, with the destination's credentials.
+
+    Only what the use cases call; the operations tests need as well (create the bucket, read
+    objects back, list unfinished uploads) are on tests/support/admin_ports.py."""
 
     @property
     def description(self) -> str:
@@ -114,12 +116,6 @@ class ObjectStore(Protocol):
     def check(self) -> None:
         """Raise CloudConnectionError if unreachable, BucketNotFound if the bucket is missing."""
 
-    def bucket_exists(self) -> bool: ...
-
-    def create_bucket(self) -> None: ...
-
-    def exists(self, key: str) -> bool: ...
-
     def put(self, key: str, data: bytes) -> None: ...
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
@@ -127,17 +123,12 @@ class ObjectStore(Protocol):
         S3 If-None-Match: *, GCS ifGenerationMatch=0, Azure If-None-Match: *). False, with
         nothing written, if it exists or another writer is creating it at the same moment."""
 
-    def get(self, key: str) -> bytes: ...
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under prefix (completed objects only)."""
 
-    def list(self, prefix: str) -> builtins.list[str]: ...
-
-    def delete(self, keys: builtins.list[str]) -> None: ...
+    def delete(self, keys: list[str]) -> None: ...
 
     def start_multipart(self, key: str) -> MultipartUpload: ...
-
-    def open_multiparts(self, prefix: str) -> builtins.list[str]:
-        """Keys under prefix with a multipart upload started and not completed or aborted."""
-
 
 class Clock(Protocol):
     def now(self) -> datetime:
@@ -178,9 +169,6 @@ class SnapshotProvider(Protocol):
     ) -> SnapshotSet:
         """Snapshot each disk as `<disk>-<backup id>`, wait for completion (and lock if asked)."""
 
-    def delete_snapshots(self, snapshots_info: dict[str, Any]) -> None:
-        """Delete the snapshots a backup.info records; already missing ones are skipped."""
-
 
 class MountInspector(Protocol):
     """The mount table of this host."""
@@ -199,6 +187,6 @@ class UploadJanitor(Protocol):
     so its store lists none.
     """
 
-    def list_open_uploads(self, prefix: str) -> builtins.list[OpenUpload]: ...
+    def list_open_uploads(self, prefix: str) -> list[OpenUpload]: ...
 
     def abort_open_upload(self, upload: OpenUpload) -> None: ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -135,11 +134,11 @@ class AzureBlobObjectStore:
         with self.translated(f"download of '{key}'"):
             return bytes(self.container.download_blob(key).readall())
 
-    def list(self, prefix: str) -> builtins.list[str]:
+    def list_keys(self, prefix: str) -> list[str]:
         with self.translated(f"listing of '{prefix}'"):
-            return builtins.list(self.container.list_blob_names(name_starts_with=prefix))
+            return list(self.container.list_blob_names(name_starts_with=prefix))
 
-    def delete(self, keys: builtins.list[str]) -> None:
+    def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):
             batch = keys[start : start + DELETE_BATCH]
             with self.translated(f"deletion of '{batch[0]}'"):
@@ -158,14 +157,14 @@ class AzureBlobObjectStore:
     def start_multipart(self, key: str) -> AzureBlockUpload:
         return AzureBlockUpload(self, key, self._log)
 
-    def list_open_uploads(self, prefix: str) -> builtins.list[OpenUpload]:
+    def list_open_uploads(self, prefix: str) -> list[OpenUpload]:
         """None to abort: Azure discards uncommitted blocks by itself after 7 days."""
         return []
 
     def abort_open_upload(self, upload: OpenUpload) -> None:
         """Nothing is ever listed (see list_open_uploads)."""
 
-    def open_multiparts(self, prefix: str) -> builtins.list[str]:
+    def open_multiparts(self, prefix: str) -> list[str]:
         """Blobs under prefix holding only uncommitted blocks (staged, never committed)."""
         with self.translated(f"listing of uncommitted blobs under '{prefix}'"):
             every = self.container.list_blobs(name_starts_with=prefix, include=["uncommittedblobs"])

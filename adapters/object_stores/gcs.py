@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import os
 import threading
 from collections.abc import Iterator
@@ -199,16 +198,16 @@ class GcsObjectStore:
         with self.translated(f"download of '{key}'", missing="key"):
             return bytes(self.bucket.blob(key).download_as_bytes(retry=self.retry))
 
-    def list(self, prefix: str) -> builtins.list[str]:
+    def list_keys(self, prefix: str) -> list[str]:
         """Objects under prefix; the compose path's part objects are not objects of the backup."""
         return [name for name in self.list_all(prefix) if TEMP_MARK not in name]
 
-    def list_all(self, prefix: str) -> builtins.list[str]:
+    def list_all(self, prefix: str) -> list[str]:
         with self.translated(f"listing of '{prefix}'"):
             blobs = self.client.list_blobs(self.bucket_name, prefix=prefix, retry=self.retry)
             return [blob.name for blob in blobs]
 
-    def delete(self, keys: builtins.list[str]) -> None:
+    def delete(self, keys: list[str]) -> None:
         for key in keys:
             try:
                 self.bucket.blob(key).delete(retry=self.retry)
@@ -245,9 +244,9 @@ class GcsObjectStore:
             return None  # already aborted
         raise StorageError(f"{self.description}: {what} failed: HTTP {response.status_code}")
 
-    def xml_uploads(self, prefix: str) -> builtins.list[tuple[str, str, str]]:
+    def xml_uploads(self, prefix: str) -> list[tuple[str, str, str]]:
         """(key, upload id, initiation time) of the XML multipart uploads open under prefix."""
-        found: builtins.list[tuple[str, str, str]] = []
+        found: list[tuple[str, str, str]] = []
         marker = ""
         while True:
             query = f"uploads&prefix={quote(prefix, safe='')}{marker}"
@@ -276,7 +275,7 @@ class GcsObjectStore:
         url = f"{self.xml_endpoint}/{self.bucket_name}/{quote(key, safe='/~')}"
         self._xml("DELETE", f"{url}?uploadId={quote(upload_id, safe='')}", f"abort of '{key}'")
 
-    def list_open_uploads(self, prefix: str) -> builtins.list[OpenUpload]:
+    def list_open_uploads(self, prefix: str) -> list[OpenUpload]:
         """XML uploads with their newest part, or (compose) each upload's part objects."""
         if self.multipart == XML:
             found = []
@@ -293,7 +292,7 @@ class GcsObjectStore:
                 )
                 if TEMP_MARK in blob.name
             ]
-        stems: dict[str, builtins.list[Any]] = {}
+        stems: dict[str, list[Any]] = {}
         for blob in blobs:
             stems.setdefault(blob.name.rsplit("-", 1)[0] + "-", []).append(blob)
         return [
@@ -306,7 +305,7 @@ class GcsObjectStore:
             for stem, group in stems.items()
         ]
 
-    def _xml_part_times(self, key: str, upload_id: str) -> builtins.list[str]:
+    def _xml_part_times(self, key: str, upload_id: str) -> list[str]:
         url = f"{self.xml_endpoint}/{self.bucket_name}/{quote(key, safe='/~')}"
         root = self._xml(
             "GET", f"{url}?uploadId={quote(upload_id, safe='')}", f"listing of parts of '{key}'"
@@ -321,7 +320,7 @@ class GcsObjectStore:
         else:
             self.delete(self.list_all(upload.upload_id))
 
-    def open_multiparts(self, prefix: str) -> builtins.list[str]:
+    def open_multiparts(self, prefix: str) -> list[str]:
         """Keys with an XML multipart upload open, or (compose) part objects left under prefix."""
         if self.multipart == XML:
             return list(dict.fromkeys(key for key, _, _ in self.xml_uploads(prefix)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -255,14 +254,14 @@ class S3ObjectStore:
             response = self.client.get_object(Bucket=self.bucket, Key=key, **self.sse_c_args)
             return response["Body"].read()
 
-    def list(self, prefix: str) -> builtins.list[str]:
+    def list_keys(self, prefix: str) -> list[str]:
         with self.translated(f"listing of '{prefix}'"):
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix
             )
             return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
 
-    def delete(self, keys: builtins.list[str]) -> None:
+    def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):
             batch = keys[start : start + DELETE_BATCH]
             with self.translated(f"deletion of '{batch[0]}'"):
@@ -285,7 +284,7 @@ class S3ObjectStore:
             )
         return S3MultipartUpload(self, key, response["UploadId"], self._log)
 
-    def list_open_uploads(self, prefix: str) -> builtins.list[OpenUpload]:
+    def list_open_uploads(self, prefix: str) -> list[OpenUpload]:
         """Unfinished uploads under prefix, each with the time of its newest part."""
         found = []
         with self.translated(f"listing of multipart uploads under '{prefix}'"):
@@ -312,7 +311,7 @@ class S3ObjectStore:
         except SDK_ERRORS as exc:
             raise self.sdk_error(exc, f"abort of '{upload.key}'") from exc
 
-    def open_multiparts(self, prefix: str) -> builtins.list[str]:
+    def open_multiparts(self, prefix: str) -> list[str]:
         with self.translated(f"listing of multipart uploads under '{prefix}'"):
             pages = self.client.get_paginator("list_multipart_uploads").paginate(
                 Bucket=self.bucket, Prefix=prefix

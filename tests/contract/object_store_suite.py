@@ -16,8 +16,8 @@ from adapters.tar_sink import TarArchiveSink
 from domain.errors import BucketNotFound, CloudConnectionError, SourceReadError, StorageError
 from domain.model import FileEntry, FileKind, MemoryFile
 from domain.orphans import abort_stale_uploads
-from domain.ports import ObjectStore
 from tests.fakes import RecordingLog
+from tests.support.admin_ports import AdminObjectStore
 
 ReadTags = Callable[[str], dict[str, str]]
 # The sizes, by part number, of the parts of `key`'s open multipart upload, as the store reports them.
@@ -27,7 +27,7 @@ ReadOpenParts = Callable[[str], dict[int, int]]
 class _PartRecorder:
     """Wraps a store: records each part's size as sent and, before completion, as stored."""
 
-    def __init__(self, store: ObjectStore, read_open_parts: ReadOpenParts | None) -> None:
+    def __init__(self, store: AdminObjectStore, read_open_parts: ReadOpenParts | None) -> None:
         self._store = store
         self._read = read_open_parts
         self.sent: dict[int, int] = {}
@@ -101,12 +101,12 @@ class ObjectStoreContract:
     def part_size(self, min_part_size: int) -> int:
         return max(min_part_size, 1024)
 
-    def test_describes_itself_and_its_chunking(self, subject: ObjectStore) -> None:
+    def test_describes_itself_and_its_chunking(self, subject: AdminObjectStore) -> None:
         assert subject.description
         assert subject.chunk_policy.min_chunk > 0
         assert subject.chunk_policy.max_chunks > 0
 
-    def test_put_get_exists_round_trip(self, subject: ObjectStore, prefix: str) -> None:
+    def test_put_get_exists_round_trip(self, subject: AdminObjectStore, prefix: str) -> None:
         key = prefix + "base/backup.info"
         assert not subject.exists(key)
         subject.put(key, bytes(range(256)) * 4)
@@ -116,7 +116,7 @@ class ObjectStoreContract:
         assert subject.get(key) == b"second version"
 
     def test_put_if_absent_creates_once_and_never_overwrites(
-        self, subject: ObjectStore, prefix: str
+        self, subject: AdminObjectStore, prefix: str
     ) -> None:
         key = prefix + "srv/base/20261130T000000/backup.info"
         assert subject.put_if_absent(key, b"first") is True
@@ -127,7 +127,7 @@ class ObjectStoreContract:
         assert subject.get(key) == b"overwritten by its owner"
 
     def test_put_if_absent_has_one_winner_among_simultaneous_writers(
-        self, subject: ObjectStore, prefix: str
+        self, subject: AdminObjectStore, prefix: str
     ) -> None:
         """The backup-id claim: writers released together by a barrier, over a few rounds."""
         writers = 6
@@ -145,7 +145,7 @@ class ObjectStoreContract:
             assert subject.get(key) == f"writer {won.index(True)}".encode()
 
     def test_get_of_a_missing_key_names_the_store_and_the_key(
-        self, subject: ObjectStore, prefix: str
+        self, subject: AdminObjectStore, prefix: str
     ) -> None:
         key = prefix + "nothing-here"
         with pytest.raises(StorageError) as raised:
@@ -155,27 +155,27 @@ class ObjectStoreContract:
         assert "\n" not in str(raised.value)
 
     def test_list_by_prefix_excludes_other_prefixes(
-        self, subject: ObjectStore, prefix: str
+        self, subject: AdminObjectStore, prefix: str
     ) -> None:
         inside = [prefix + "srv/a", prefix + "srv/b/c.tar"]
         outside = [prefix + "srv2/a", prefix + "other/srv/a"]
         for key in inside + outside:
             subject.put(key, key.encode())
-        assert sorted(subject.list(prefix + "srv/")) == sorted(inside)
-        assert sorted(subject.list(prefix)) == sorted(inside + outside)
-        assert subject.list(prefix + "absent/") == []
+        assert sorted(subject.list_keys(prefix + "srv/")) == sorted(inside)
+        assert sorted(subject.list_keys(prefix)) == sorted(inside + outside)
+        assert subject.list_keys(prefix + "absent/") == []
 
-    def test_delete_removes_only_the_given_keys(self, subject: ObjectStore, prefix: str) -> None:
+    def test_delete_removes_only_the_given_keys(self, subject: AdminObjectStore, prefix: str) -> None:
         keys = [prefix + name for name in ("a", "b", "c")]
         for key in keys:
             subject.put(key, b"x")
         subject.delete([keys[0], keys[2], prefix + "never-existed"])
         subject.delete([])
-        assert subject.list(prefix) == [keys[1]]
+        assert subject.list_keys(prefix) == [keys[1]]
         assert not subject.exists(keys[0])
 
     def test_parts_uploaded_out_of_order_from_threads_join_in_part_order(
-        self, subject: ObjectStore, prefix: str, part_size: int
+        self, subject: AdminObjectStore, prefix: str, part_size: int
     ) -> None:
         key = prefix + "data.tar.gz"
         parts = {1: b"1" * part_size, 2: b"2" * part_size, 3: b"3" * 10}
@@ -195,7 +195,7 @@ class ObjectStoreContract:
 
     def test_an_archive_is_cut_in_equal_parts(
         self,
-        subject: ObjectStore,
+        subject: AdminObjectStore,
         prefix: str,
         min_part_size: int,
         read_open_parts: ReadOpenParts | None,
@@ -217,7 +217,7 @@ class ObjectStoreContract:
             assert recorder.stored == recorder.sent
 
     def test_a_failed_archive_leaves_no_parts_and_no_objects(
-        self, subject: ObjectStore, prefix: str, min_part_size: int, tmp_path: Any
+        self, subject: AdminObjectStore, prefix: str, min_part_size: int, tmp_path: Any
     ) -> None:
         part = max(min_part_size, 64 << 10)
         sink = TarArchiveSink(subject, None, part_size=part, jobs=2)
@@ -229,11 +229,11 @@ class ObjectStoreContract:
             writer.add(FileEntry(str(unreadable), "dir", FileKind.FILE, size=10))
         writer.abort()
         sink.close()
-        assert subject.list(prefix) == []
+        assert subject.list_keys(prefix) == []
         assert subject.open_multiparts(prefix) == []
 
     def test_a_stale_upload_is_aborted_and_a_fresh_one_left(
-        self, subject: ObjectStore, prefix: str, keeps_open_uploads: bool
+        self, subject: AdminObjectStore, prefix: str, keeps_open_uploads: bool
     ) -> None:
         base = prefix + "srv/base/"
         upload = subject.start_multipart(base + "20261101T000000/data.tar")
@@ -263,7 +263,7 @@ class ObjectStoreContract:
         upload.abort()  # already gone: still no error
 
     def test_a_small_part_is_accepted_only_as_the_last(
-        self, subject: ObjectStore, prefix: str, part_size: int, min_part_size: int
+        self, subject: AdminObjectStore, prefix: str, part_size: int, min_part_size: int
     ) -> None:
         key = prefix + "too-small"
         upload = subject.start_multipart(key)
@@ -282,7 +282,7 @@ class ObjectStoreContract:
         assert not subject.exists(key)
 
     def test_abort_leaves_no_object_and_no_open_upload(
-        self, subject: ObjectStore, prefix: str, part_size: int, lists_open_uploads: bool
+        self, subject: AdminObjectStore, prefix: str, part_size: int, lists_open_uploads: bool
     ) -> None:
         key = prefix + "aborted.tar"
         upload = subject.start_multipart(key)
@@ -293,10 +293,10 @@ class ObjectStoreContract:
         upload.abort()  # idempotent: failure paths may abort twice
         assert not subject.exists(key)
         assert subject.open_multiparts(prefix) == []
-        assert subject.list(prefix) == []
+        assert subject.list_keys(prefix) == []
 
     def test_open_multiparts_lists_only_unfinished_uploads_under_the_prefix(
-        self, subject: ObjectStore, prefix: str, lists_open_uploads: bool
+        self, subject: AdminObjectStore, prefix: str, lists_open_uploads: bool
     ) -> None:
         open_key, done_key = prefix + "srv/open.tar", prefix + "srv/done.tar"
         unfinished = subject.start_multipart(open_key)
@@ -308,14 +308,14 @@ class ObjectStoreContract:
         # upload is never visible as an object.
         expected = [open_key] if lists_open_uploads else []
         assert subject.open_multiparts(prefix + "srv/") == expected
-        assert subject.list(prefix + "srv/") == [done_key] and not subject.exists(open_key)
+        assert subject.list_keys(prefix + "srv/") == [done_key] and not subject.exists(open_key)
         assert subject.open_multiparts(prefix + "elsewhere/") == []
         unfinished.abort()
         finished.abort()  # after complete: a no-op that leaves the object alone
         assert subject.get(done_key) == b"part"
 
     def test_complete_without_parts_gives_an_empty_object(
-        self, subject: ObjectStore, prefix: str
+        self, subject: AdminObjectStore, prefix: str
     ) -> None:
         key = prefix + "empty.tar"
         subject.start_multipart(key).complete()
@@ -324,7 +324,7 @@ class ObjectStoreContract:
 
     def test_objects_carry_the_tags(
         self,
-        subject: ObjectStore,
+        subject: AdminObjectStore,
         prefix: str,
         read_tags: ReadTags | None,
         store_tags: list[tuple[str, str]],
@@ -338,11 +338,11 @@ class ObjectStoreContract:
         assert read_tags(prefix + "backup.info") == dict(store_tags)
         assert read_tags(prefix + "data.tar") == dict(store_tags)
 
-    def test_check_and_bucket_exists_on_an_existing_bucket(self, subject: ObjectStore) -> None:
+    def test_check_and_bucket_exists_on_an_existing_bucket(self, subject: AdminObjectStore) -> None:
         subject.check()
         assert subject.bucket_exists()
 
-    def test_a_missing_bucket(self, missing_bucket_subject: ObjectStore, prefix: str) -> None:
+    def test_a_missing_bucket(self, missing_bucket_subject: AdminObjectStore, prefix: str) -> None:
         assert not missing_bucket_subject.bucket_exists()
         with pytest.raises(BucketNotFound):
             missing_bucket_subject.check()
@@ -350,14 +350,14 @@ class ObjectStoreContract:
             missing_bucket_subject.put(prefix + "backup.info", b"info")
 
     def test_create_bucket_makes_a_missing_bucket_usable(
-        self, missing_bucket_subject: ObjectStore, prefix: str
+        self, missing_bucket_subject: AdminObjectStore, prefix: str
     ) -> None:
         missing_bucket_subject.create_bucket()
         missing_bucket_subject.check()
         missing_bucket_subject.put(prefix + "k", b"v")
         assert missing_bucket_subject.get(prefix + "k") == b"v"
 
-    def test_an_unreachable_endpoint(self, unreachable_subject: ObjectStore, prefix: str) -> None:
+    def test_an_unreachable_endpoint(self, unreachable_subject: AdminObjectStore, prefix: str) -> None:
         with pytest.raises(CloudConnectionError) as raised:
             unreachable_subject.check()
         assert "\n" not in str(raised.value)

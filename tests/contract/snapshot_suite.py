@@ -10,8 +10,8 @@ import pytest
 
 from domain.errors import SnapshotProviderError
 from domain.model import BackupId
-from domain.ports import SnapshotProvider
 from domain.snapshots import Mount, snapshots_info
+from tests.support.admin_ports import AdminSnapshotProvider
 
 BACKUP_ID = BackupId("20261126T041953")
 SnapshotExists = Callable[[str], bool]
@@ -37,12 +37,12 @@ class SnapshotProviderContract:
     """Tests on a `subject` SnapshotProvider. A fixtures class provides `subject`, `world`
     (a SnapshotWorld) and `snapshot_exists` (is a snapshot of that name in the cloud?)."""
 
-    def test_instance_exists(self, subject: SnapshotProvider, world: SnapshotWorld) -> None:
+    def test_instance_exists(self, subject: AdminSnapshotProvider, world: SnapshotWorld) -> None:
         assert subject.instance_exists(world.instance)
         assert not subject.instance_exists(world.missing_instance)
 
     def test_attached_disks_in_order_with_their_devices(
-        self, subject: SnapshotProvider, world: SnapshotWorld
+        self, subject: AdminSnapshotProvider, world: SnapshotWorld
     ) -> None:
         asked = [world.unattached, *reversed(world.disks)]
         attached = subject.attached_disks(world.instance, asked)
@@ -53,7 +53,7 @@ class SnapshotProviderContract:
             assert disk.problem is None
 
     def test_a_missing_instance_is_a_one_line_provider_error(
-        self, subject: SnapshotProvider, world: SnapshotWorld
+        self, subject: AdminSnapshotProvider, world: SnapshotWorld
     ) -> None:
         with pytest.raises(SnapshotProviderError) as raised:
             subject.attached_disks(world.missing_instance, list(world.disks))
@@ -61,7 +61,7 @@ class SnapshotProviderContract:
         assert "\n" not in str(raised.value)
 
     def test_take_then_delete_snapshots(
-        self, subject: SnapshotProvider, world: SnapshotWorld, snapshot_exists: SnapshotExists
+        self, subject: AdminSnapshotProvider, world: SnapshotWorld, snapshot_exists: SnapshotExists
     ) -> None:
         taken = subject.take_snapshots(world.instance, list(world.disks), BACKUP_ID)
         assert taken.provider == world.provider
@@ -80,7 +80,7 @@ class SnapshotProviderContract:
         subject.delete_snapshots(info)  # already gone: nothing to do, no error
 
     def test_snapshotting_a_disk_not_attached_fails_before_any_snapshot(
-        self, subject: SnapshotProvider, world: SnapshotWorld, snapshot_exists: SnapshotExists
+        self, subject: AdminSnapshotProvider, world: SnapshotWorld, snapshot_exists: SnapshotExists
     ) -> None:
         with pytest.raises(SnapshotProviderError, match=world.unattached):
             subject.take_snapshots(world.instance, [world.unattached, *world.disks], BACKUP_ID)

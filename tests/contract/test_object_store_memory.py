@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.object_stores.memory import MemoryObjectStore
 from domain.errors import CloudConnectionError, StorageError
 from domain.ports import ObjectStore
+from tests.support.memory_store import MemoryObjectStore
 
 from .object_store_suite import ObjectStoreContract, ReadOpenParts, ReadTags
 
@@ -56,7 +56,7 @@ class TestMemoryFailureSwitches:
         store.put("srv/base/id/data.tar", b"x")
         with pytest.raises(StorageError, match="backup.info"):
             store.put("srv/base/id/backup.info", b"x")
-        assert store.list("") == ["srv/base/id/data.tar"]
+        assert store.list_keys("") == ["srv/base/id/data.tar"]
 
     def test_fail_on_part_from_a_part_number_on(self) -> None:
         store = MemoryObjectStore(

@@ -171,7 +171,7 @@ class TestS3Specifics(S3Fixtures):
         upload.complete()
         store.get("backup.info")
         store.exists("backup.info")
-        store.list("")
+        store.list_keys("")
         store.delete(["backup.info"])
         carrying = [op for op, headers in sent if SSE_C_KEY_HEADER in headers]
         assert carrying == [

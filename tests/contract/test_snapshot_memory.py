@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.snapshots.memory import MemoryDisk, MemorySnapshotProvider
+from tests.support.memory_snapshots import MemoryDisk, MemorySnapshotProvider
 
 from .snapshot_suite import SnapshotExists, SnapshotProviderContract, SnapshotWorld
 

@@ -30,9 +30,10 @@ def mypy() -> list[str]:
 
 
 def _copy(tmp: Path) -> Path:
-    for name in ("domain", "adapters", "entrypoints"):
+    for name in ("domain", "adapters", "entrypoints", "tests/support"):
         shutil.copytree(ROOT / name, tmp / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", tmp / "pyproject.toml")
+    for name in ("pyproject.toml", "tests/__init__.py"):
+        shutil.copy(ROOT / name, tmp / name)
     return tmp
 
 

@@ -12,12 +12,12 @@ import snappy
 import zstandard
 
 from adapters.filetree import LocalFileTree
-from adapters.object_stores.memory import MemoryObjectStore
 from adapters.tar_sink import TarArchiveSink
 from domain.errors import StorageError
 from domain.model import FileEntry, FileKind, MemoryFile
 from domain.plan import ArchiveSpec, make_plan
 from tests.fakes import server_info
+from tests.support.memory_store import MemoryObjectStore
 
 DECODERS = {
     None: lambda b: b,

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from dependency_injector import providers
 
-from adapters.object_stores.memory import MemoryObjectStore
 from domain import metadata
 from entrypoints.cli import main
 from tests.fakes import FakeClock, FakeFileTree, FakePostgres
+from tests.support.memory_store import MemoryObjectStore
 
 URL, SERVER = "s3://bkt/pg", "main"
 FILES = {"/pg/data/PG_VERSION": 3, "/pg/data/global/pg_control": 8192, "/pg/data/postgresql.conf": 10,

@@ -10,10 +10,10 @@ import tarfile
 import pytest
 from dependency_injector import providers
 
-from adapters.object_stores.memory import MemoryObjectStore
 from domain.relay import read_backup_info
 from entrypoints.cli import main
 from tests.fakes import FakeClock, FakePostgres
+from tests.support.memory_store import MemoryObjectStore
 
 URL, SERVER, BID = "s3://bkt/pg", "main", "20261126T041850"
 PREFIX = f"pg/main/base/{BID}/"

@@ -8,8 +8,6 @@ from typing import Any
 import pytest
 from dependency_injector import providers
 
-from adapters.object_stores.memory import MemoryObjectStore
-from adapters.snapshots.memory import MemoryDisk, MemorySnapshotProvider
 from domain import metadata
 from domain.errors import BackupFailed, InvalidInput, MountError, SnapshotProviderError
 from domain.model import Tablespace
@@ -17,6 +15,8 @@ from domain.snapshot_backup import SnapshotDeps, take_snapshot_backup
 from domain.snapshots import Mount, SnapshotRequest, parse_findmnt
 from entrypoints.cli import main
 from tests.fakes import FakeClock, FakePostgres, RecordingLog, server_info
+from tests.support.memory_snapshots import MemoryDisk, MemorySnapshotProvider
+from tests.support.memory_store import MemoryObjectStore
 
 PREFIX = "pg/main/base/20261126T041850/"
 

@@ -9,11 +9,11 @@ import tarfile
 import pytest
 
 from adapters.filetree import LocalFileTree
-from adapters.object_stores.memory import MemoryObjectStore
 from adapters.tar_sink import TarArchiveSink
 from domain.model import FileEntry, FileKind
 from domain.plan import ArchiveSpec
 from tests.fakes import RecordingLog
+from tests.support.memory_store import MemoryObjectStore
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.object_stores.memory import MemoryObjectStore
 from domain.errors import InvalidArgument, StorageError
 from domain.lifecycle import LifecycleHooks
 from domain.orphans import (
@@ -22,6 +21,7 @@ from tests.fakes import (
     FakePostgres,
     RecordingLog,
 )
+from tests.support.memory_store import MemoryObjectStore
 
 BASE = "pg/main/base/"
 HOUR = 3600.0

@@ -2,7 +2,6 @@
 
 import pytest
 
-from adapters.object_stores.memory import MemoryObjectStore
 from domain import metadata
 from domain.errors import (
     BackupExists,
@@ -22,6 +21,7 @@ from tests.fakes import (
     FakePostgres,
     RecordingLog,
 )
+from tests.support.memory_store import MemoryObjectStore
 
 PREFIX = "pg/main/base/20261126T041850/"
 

@@ -1,8 +1,7 @@
-"""MemoryObjectStore: an in-memory ObjectStore that records every call, for tests and the demo."""
+"""MemoryObjectStore: the in-memory ObjectStore the unit and contract tests use (never installed)."""
 
 from __future__ import annotations
 
-import builtins
 import itertools
 import threading
 from collections.abc import Callable
@@ -81,8 +80,8 @@ class MemoryObjectStore:
         self.missing_bucket = missing_bucket
         self.objects: dict[str, bytes] = {}
         self.object_tags: dict[str, list[tuple[str, str]]] = {}
-        self.uploads: builtins.list[MemoryMultipartUpload] = []
-        self.calls: builtins.list[tuple[str, str]] = []  # (operation, key), in call order
+        self.uploads: list[MemoryMultipartUpload] = []
+        self.calls: list[tuple[str, str]] = []  # (operation, key), in call order
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
 
@@ -91,15 +90,15 @@ class MemoryObjectStore:
         return f"memory://{self.bucket}"
 
     @property
-    def open_uploads(self) -> builtins.list[MemoryMultipartUpload]:
+    def open_uploads(self) -> list[MemoryMultipartUpload]:
         return [up for up in self.uploads if up.state == "open"]
 
     @property
-    def completed(self) -> builtins.list[str]:
+    def completed(self) -> list[str]:
         return [up.key for up in self.uploads if up.state == "completed"]
 
     @property
-    def aborted(self) -> builtins.list[str]:
+    def aborted(self) -> list[str]:
         return [up.key for up in self.uploads if up.state == "aborted"]
 
     def _enter(self, operation: str, key: str = "", bucket_needed: bool = True) -> None:
@@ -161,12 +160,12 @@ class MemoryObjectStore:
                 raise StorageError(f"{self.description}: download of '{key}' failed: no such key")
             return self.objects[key]
 
-    def list(self, prefix: str) -> builtins.list[str]:
+    def list_keys(self, prefix: str) -> list[str]:
         with self._lock:
             self._enter("list", prefix)
             return sorted(key for key in self.objects if key.startswith(prefix))
 
-    def delete(self, keys: builtins.list[str]) -> None:
+    def delete(self, keys: list[str]) -> None:
         with self._lock:
             for key in keys:
                 self._enter("delete", key)
@@ -180,13 +179,13 @@ class MemoryObjectStore:
             self.uploads.append(upload)
             return upload
 
-    def open_multiparts(self, prefix: str) -> builtins.list[str]:
+    def open_multiparts(self, prefix: str) -> list[str]:
         with self._lock:
             self._enter("open_multiparts", prefix)
             keys = [up.key for up in self.open_uploads if up.key.startswith(prefix)]
-            return builtins.list(dict.fromkeys(keys))
+            return list(dict.fromkeys(keys))
 
-    def list_open_uploads(self, prefix: str) -> builtins.list[OpenUpload]:
+    def list_open_uploads(self, prefix: str) -> list[OpenUpload]:
         with self._lock:
             self._enter("list_open_uploads", prefix)
             return [
