@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import scale
 from bench.measure import Measurement, run
 from tests.support.moto_server import MotoServer, aws_env
 from tests.support.oracle import Oracle, ensure_oracle, ensure_oracle_320
@@ -55,7 +56,9 @@ class Bench:
         os.chmod(self.root, 0o755)
         # Ours runs from a production install (bench/run makes it), as barman runs from its own.
         prod = Path(__file__).resolve().parents[1] / ".cache" / "bench-venv" / "bin" / "barman-cloud-backup"
-        self.ours = str(prod if prod.exists() else Path(sys.executable).parent / "barman-cloud-backup")
+        self.ours = os.environ.get("BENCH_OURS") or str(
+            prod if prod.exists() else Path(sys.executable).parent / "barman-cloud-backup"
+        )
         self.oracle = ensure_oracle()
         self.barman = self.oracle.tool("barman-cloud-backup")
         self.oracle_320 = _oracle_320() if "zstd" in args.codecs else None
@@ -107,6 +110,10 @@ class Bench:
         shutil.rmtree(dest, ignore_errors=True)
         shutil.rmtree(f"{dest}-ts", ignore_errors=True)
         return "restored" if ok else f"RESTORE FAILED: {r.stderr[-300:]}"
+
+    def tools(self) -> list[tuple[str, str]]:
+        """(who, executable) of the tools compared: ours and barman 3.19.1 (unless --ours-only)."""
+        return [(who, str(tool)) for who, tool in (("ours", self.ours), ("barman", self.barman)) if tool]
 
     def progress(self, message: str) -> None:
         """One line per step on stderr, so a run of many minutes shows where it is."""
@@ -203,6 +210,10 @@ def main() -> int:
     parser.add_argument("--curve-codecs", nargs="*", default=["gzip", "none"])
     parser.add_argument("--no-verify", action="store_true")
     parser.add_argument("--ours-only", action="store_true")
+    parser.add_argument("--scale-files", nargs="*", type=int, default=[],
+                        help="extra empty relation files in PGDATA, one run per count (bench/scale.py)")
+    parser.add_argument("--large-gb", nargs="*", type=int, default=[],
+                        help="one archive of this many GiB, one run per size (bench/scale.py)")
     args = parser.parse_args()
     bench = Bench(args)
     if args.ours_only:
@@ -212,14 +223,21 @@ def main() -> int:
         with MotoServer() as moto:
             bench.progress(f"making a cluster at pgbench scale {args.scale}")
             bench.setup(moto)
-            for codec in args.codecs:
-                bench.codec(codec)
-            bench.progress("tar | codec floors")
-            floors = bench.floors()
-            curve = bench.jobs_curve()
-            bench.progress("store ingest rate")
-            ingest = bench.ingest_rate()
-            bench.report(floors, ingest, curve)
+            scale_rows = scale.scale_files(bench, args.scale_files) if args.scale_files else []
+            scale_rows += scale.large_archive(bench, args.large_gb) if args.large_gb else []
+            if scale_rows:
+                print(f"\n## scale scenarios: {os.cpu_count()} cores, {args.runs} run(s) each, "
+                      "peak RSS = summed over the process tree")
+                scale.report(scale_rows)
+            if args.codecs:
+                for codec in args.codecs:
+                    bench.codec(codec)
+                bench.progress("tar | codec floors")
+                floors = bench.floors()
+                curve = bench.jobs_curve()
+                bench.progress("store ingest rate")
+                ingest = bench.ingest_rate()
+                bench.report(floors, ingest, curve)
     finally:
         if hasattr(bench, "cluster"):
             bench.cluster.stop()
