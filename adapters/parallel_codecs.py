@@ -14,6 +14,25 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
+# The bzip2 stream format the splicing below relies on (libbzip2 1.0's, all that bunzip2,
+# Python's bz2 and barman's restore read). A stream is a bit string, most significant bit first:
+#
+#   "BZh" + level digit ('9': blocks of up to 900,000 bytes)        32 bits, byte-aligned
+#   per block:  block magic 0x314159265359 (BCD pi)                   48 bits
+#               block CRC (CRC-32, MSB-first, of the block's input)   32 bits
+#               the block's Huffman-coded body                        any length, NOT byte-aligned
+#   end marker 0x177245385090 (BCD sqrt(pi))                          48 bits
+#   combined CRC: c = 0; for each block: c = rotl32(c, 1) ^ block CRC 32 bits
+#   0 to 7 zero bits to the next byte boundary
+#
+# Blocks are self-contained (each carries its own Huffman tables and Burrows-Wheeler origin), so
+# a block cut out of one stream is valid in any other stream of the same level at any bit offset.
+# _bzip2_block compresses one piece small enough to make exactly one block, as a whole stream,
+# and cuts that block out: from bit 32 (after "BZh9") to the end marker, found by trying the 8
+# possible padding lengths and requiring the marker followed by a combined CRC equal to the block
+# CRC (a one-block stream's combined CRC is rotl32(0, 1) ^ crc = crc). ParallelBzip2Writer then
+# writes "BZh9", appends the blocks bit by bit in order (no realignment), and closes with the end
+# marker, the combined CRC of all blocks, and the padding.
 _BZ_STREAM_END = 0x177245385090
 _BZ_BLOCK_MAGIC = 0x314159265359
 # bzip2 -9 blocks hold 899,981 bytes after its first run-length pass, which can grow data by at
