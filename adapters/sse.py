@@ -1,4 +1,4 @@
-"""S3 encryption options: the SSE-KMS rule and the SSE-C key file (barman 3.20's --sse-customer-key)."""
+"""The SSE-C key file of S3 encryption (barman 3.20's --sse-customer-key)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,9 @@ import binascii
 import os
 
 from domain.errors import InvalidInput
-from domain.options import BackupOptions
 from domain.redaction import add_secret
 
 _PREFIX = "file://"
-
-
-def check_s3_encryption_options(options: BackupOptions) -> None:
-    """The conflicting-option checks, in barman's order, before any key file is read."""
-    if options.sse_kms_key_id and options.encryption != "aws:kms":
-        raise InvalidInput('Encryption type must be "aws:kms" if SSE KMS Key ID is specified')
-    if options.sse_customer_key and options.sse_kms_key_id:
-        raise InvalidInput("SSE-C (--sse-customer-key) cannot be used with --sse-kms-key-id")
-    if options.sse_customer_key and options.encryption:
-        raise InvalidInput("SSE-C (--sse-customer-key) cannot be used with -e/--encryption")
 
 
 def load_sse_customer_key(url: str) -> bytes:

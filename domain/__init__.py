@@ -5,7 +5,6 @@ from domain.errors import BackupError
 from domain.exit_codes import ExitCode
 from domain.lifecycle import BackupRun, LifecycleHooks, LifecycleObserver
 from domain.metadata import BackupInfo
-from domain.options import BackupOptions
 from domain.ports import (
     ArchiveSink,
     Clock,
@@ -23,7 +22,6 @@ __all__ = [
     "BackupDeps",
     "BackupError",
     "BackupInfo",
-    "BackupOptions",
     "BackupRequest",
     "BackupRun",
     "Clock",

@@ -15,8 +15,8 @@ from typing import Any, TextIO
 from domain import redaction
 from domain.errors import BackupError, Interrupted
 from domain.exit_codes import ExitCode
-from domain.options import BackupOptions, parse_tags_csv
 from entrypoints.hook import is_hook, run_hook
+from entrypoints.options import BackupOptions, parse_tags_csv
 from entrypoints.parser import ParserExit, build_parser
 
 

@@ -8,11 +8,11 @@ from typing import TextIO
 from dependency_injector import containers, providers
 
 from domain.archive_job import ArchiveDeps
-from domain.options import BackupOptions
 from domain.relay import relay_backup
 from domain.services import BackupDeps, check_connectivity, take_backup
 from domain.snapshot_backup import SnapshotDeps, take_snapshot_backup
 from entrypoints import factories as f
+from entrypoints.options import BackupOptions
 from entrypoints.providers import aws, azure, google
 
 

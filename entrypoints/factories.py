@@ -11,14 +11,13 @@ from typing import TextIO, cast
 
 from adapters.filetree import LocalFileTree
 from adapters.mounts import FindmntMountInspector
+from adapters.object_stores.destination import Destination
 from adapters.reporting import RunReporter, reporter_for, terminal_for
 from adapters.system import NullProgress, SystemClock, TerminalProgress, make_logger
 from adapters.tar_sink import TarArchiveSink
 from domain.claim import ClaimBackupId
-from domain.destination import Destination, parse_destination
 from domain.integrity import IntegrityRequest
 from domain.lifecycle import LifecycleHooks
-from domain.options import BackupOptions
 from domain.orphans import AbortStaleUploads
 from domain.ports import (
     ArchiveSink,
@@ -35,6 +34,8 @@ from domain.relay import RelayRequest
 from domain.services import BackupRequest
 from domain.snapshots import SnapshotRequest
 from domain.splitting import chunk_size
+from entrypoints.options import BackupOptions
+from entrypoints.providers.urls import parse_destination
 
 
 def terminal(stderr: TextIO, options: BackupOptions) -> TextIO:

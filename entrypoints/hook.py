@@ -7,7 +7,7 @@ from typing import Any
 
 from domain.errors import HookBackupNotDone, InvalidInput
 from domain.exit_codes import ExitCode
-from domain.options import BackupOptions
+from entrypoints.options import BackupOptions
 
 HOOKS = ("backup_script", "backup_retry_script")
 _WHERE = "barman sets it when it runs this command as post_backup_(retry_)script"

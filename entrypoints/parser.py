@@ -10,19 +10,11 @@ from typing import Any, NoReturn, TextIO
 
 from domain.errors import InvalidArgument
 from domain.manifest import CHECKSUM_ALGORITHMS, DEFAULT_CHECKSUM
-from domain.options import (
-    PROVIDERS,
-)
-from domain.options import (
-    check_tag as _check_tag,
-)
-from domain.options import (
-    parse_size as _parse_size,
-)
-from domain.options import (
-    validate_backup_name as _validate_backup_name,
-)
+from domain.options import parse_size as _parse_size
+from domain.options import validate_backup_name as _validate_backup_name
 from domain.orphans import parse_duration as _parse_duration
+from entrypoints.options import PROVIDERS
+from entrypoints.options import check_tag as _check_tag
 
 VERSION = "3.20.1"  # the barman release whose command line this one matches
 DISTRIBUTION = "cloud-base-backup"

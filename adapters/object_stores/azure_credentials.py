@@ -9,7 +9,7 @@ from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from adapters.object_stores.azure_retries import LoggedExponentialRetry
-from domain.destination import Destination
+from adapters.object_stores.destination import Destination
 from domain.errors import InvalidInput
 from domain.ports import Log
 

@@ -2,21 +2,62 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from urllib.parse import urlparse
 
-from domain.destination import Destination
-from domain.options import BackupOptions
+from adapters.object_stores.destination import Destination
+from domain.errors import InvalidInput
 from domain.ports import Log, ObjectStore, SnapshotProvider
+from entrypoints.options import BackupOptions
 from entrypoints.providers.sdk import sdk_required
+
+NAME = "aws-s3"
+# barman 3.20: an S3 access-point (or Outposts / Object Lambda) ARN is the whole bucket.
+_S3_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(s3|s3-object-lambda|s3-outposts):[^:/]*:[^:/]*:"
+    r"(?:outpost[/:][^/:]+[/:])?accesspoint[/:][^/]+"
+)
+
+
+def claims_url(url: str) -> bool:
+    """An s3:// URL is S3's whatever --cloud-provider says."""
+    return urlparse(url).scheme.lower() == "s3"
+
+
+def malformed(url: str) -> InvalidInput:
+    return InvalidInput(f"Invalid s3 URL address: {url}")
+
+
+def parse_url(url: str) -> Destination:
+    parsed = urlparse(url)
+    if parsed.scheme == "s3" and url[5:].startswith("arn:"):
+        rest = url[5:]
+        match = _S3_ARN.match(rest)
+        if match:
+            return Destination(NAME, match.group(0), rest[match.end() :].lstrip("/"))
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise malformed(url)
+    return Destination(NAME, parsed.netloc, parsed.path.lstrip("/"))
+
+
+def check_options(options: BackupOptions) -> None:
+    """The conflicting-option checks, in barman's order, before any key file is read."""
+    if options.sse_kms_key_id and options.encryption != "aws:kms":
+        raise InvalidInput('Encryption type must be "aws:kms" if SSE KMS Key ID is specified')
+    if options.sse_customer_key and options.sse_kms_key_id:
+        raise InvalidInput("SSE-C (--sse-customer-key) cannot be used with --sse-kms-key-id")
+    if options.sse_customer_key and options.encryption:
+        raise InvalidInput("SSE-C (--sse-customer-key) cannot be used with -e/--encryption")
 
 
 def object_store(
     options: BackupOptions, destination: Destination, env: Mapping[str, str], log: Log
 ) -> ObjectStore:
     from adapters.object_stores.s3 import S3ObjectStore
-    from adapters.sse import check_s3_encryption_options, load_sse_customer_key
+    from adapters.sse import load_sse_customer_key
 
-    check_s3_encryption_options(options)
+    check_options(options)
     key = load_sse_customer_key(options.sse_customer_key) if options.sse_customer_key else None
     return S3ObjectStore(
         bucket=destination.bucket,

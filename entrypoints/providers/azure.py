@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlparse
 
-from domain.destination import Destination
-from domain.options import BackupOptions
+from adapters.object_stores.destination import Destination
+from domain.errors import InvalidInput
 from domain.ports import Log, ObjectStore, SnapshotProvider
+from entrypoints.options import BackupOptions
 from entrypoints.providers.sdk import sdk_required
+
+NAME = "azure-blob-storage"
+
+
+def claims_url(url: str) -> bool:
+    """Azure's are the plain http(s) URLs no other provider claims (asked last)."""
+    return urlparse(url).scheme.lower() in ("http", "https")
+
+
+def malformed(url: str) -> InvalidInput:
+    return InvalidInput(f"azure blob storage URL {url} is malformed")
+
+
+def parse_url(url: str) -> Destination:
+    parsed = urlparse(url)
+    segments = parsed.path.lstrip("/").split("/") if parsed.path.lstrip("/") else []
+    if parsed.netloc.endswith("blob.core.windows.net"):
+        if not parsed.path:
+            raise malformed(url)
+        container = segments[0] if segments else ""
+        return Destination(NAME, container, "/".join(segments[1:]), account_url=parsed.netloc)
+    if len(segments) < 2:
+        raise InvalidInput(f"emulated storage URL {url} is malformed")
+    return Destination(NAME, segments[1], "/".join(segments[2:]), emulated=True)
 
 
 def object_store(

@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlparse
 
-from domain.destination import Destination
+from adapters.object_stores.destination import Destination
 from domain.errors import InvalidInput
-from domain.options import BackupOptions
 from domain.ports import Log, ObjectStore, SnapshotProvider
+from entrypoints.options import BackupOptions
 from entrypoints.providers.sdk import sdk_required
+
+NAME = "google-cloud-storage"
+_CONSOLE = "https://console.cloud.google.com/storage/browser/"
+
+
+def claims_url(url: str) -> bool:
+    return urlparse(url).scheme.lower() == "gs" or url.startswith(_CONSOLE)
+
+
+def malformed(url: str) -> InvalidInput:
+    return InvalidInput(
+        f"Google cloud storage URL {url} is malformed. Expected format are "
+        f"'{_CONSOLE}bucket-name/some/path' or 'gs://bucket-name/some/path'"
+    )
+
+
+def parse_url(url: str) -> Destination:
+    if url.startswith(_CONSOLE):
+        rest = url[len(_CONSOLE) :]
+    elif url.startswith("gs://"):
+        rest = url[len("gs://") :]
+    else:
+        raise malformed(url)
+    bucket, _, path = rest.partition("/")
+    if not bucket:
+        raise InvalidInput(f"Google cloud storage URL {url} is malformed. Bucket name not found")
+    return Destination(NAME, bucket, path.strip("/"))
 
 
 def check_options(options: BackupOptions) -> None:

@@ -10,9 +10,9 @@ import pytest
 
 from adapters.object_stores.azure_blob import AzureBlobObjectStore
 from adapters.object_stores.azure_credentials import container_client
-from domain.destination import parse_destination
 from domain.errors import BucketNotFound, CloudConnectionError
 from domain.ports import ObjectStore
+from entrypoints.providers.urls import parse_destination
 from tests.support.azurite import ACCOUNT, Azurite
 from tests.support.ports import free_port
 

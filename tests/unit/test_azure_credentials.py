@@ -9,8 +9,8 @@ from azure.core.credentials import AzureSasCredential
 from azure.identity import AzureCliCredential, DefaultAzureCredential, ManagedIdentityCredential
 
 from adapters.object_stores.azure_credentials import container_client
-from domain.destination import parse_destination
 from domain.errors import InvalidInput
+from entrypoints.providers.urls import parse_destination
 
 REAL = parse_destination("azure-blob-storage", "https://acct.blob.core.windows.net/backups/pg")
 EMULATED = parse_destination("azure-blob-storage", "http://127.0.0.1:10000/devacct/backups/pg")

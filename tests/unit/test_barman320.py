@@ -9,12 +9,12 @@ import time
 import pytest
 
 from domain import metadata
-from domain.destination import parse_destination
 from domain.errors import BackupFailed, PostgresConnectionError, PostgresError
 from domain.keepalive import THREAD_NAME, KeepaliveTicker
-from domain.options import BackupOptions
 from entrypoints.cli import main
 from entrypoints.container import make_container
+from entrypoints.options import BackupOptions
+from entrypoints.providers.urls import parse_destination
 from tests.fakes import RecordingLog
 from tests.unit.test_take_backup import PREFIX, World
 

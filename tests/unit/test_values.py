@@ -3,10 +3,11 @@
 import pytest
 
 from domain import layout
-from domain.destination import parse_destination
 from domain.errors import InvalidArgument, InvalidInput
 from domain.model import BackupId, Lsn
-from domain.options import check_tag, parse_size, parse_tags_csv, validate_backup_name
+from domain.options import parse_size, validate_backup_name
+from entrypoints.options import check_tag, parse_tags_csv
+from entrypoints.providers.urls import parse_destination
 
 
 @pytest.mark.parametrize(
