@@ -25,7 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from domain.model import FileKind
+from domain.errors import BackupError
+from domain.lifecycle import BackupRun, LifecycleObserver
+from domain.model import ArchiveResult, Member
 
 MIB = 1 << 20
 TERMINAL_INTERVAL = 0.5  # seconds between redraws of the terminal line
@@ -220,11 +222,11 @@ class _Ticker:
             self._thread = None
 
 
-class RunReporter:
+class RunReporter(LifecycleObserver):
     """A lifecycle observer that shows progress and the summary (see the module's table).
 
     `mode` is "terminal", "json" or None (silent). The tar sink reports uploaded bytes through
-    `uploaded`; everything else comes from the lifecycle's observer calls.
+    `read` and `uploaded`; the rest comes from the lifecycle's observer calls.
     """
 
     def __init__(
@@ -244,33 +246,37 @@ class RunReporter:
         self._running = False
 
     # -- the lifecycle's observer calls ----------------------------------------------------
-    def started(self, run: Any) -> None:
+    def started(self, run: BackupRun) -> None:
         server = getattr(run, "server", None)
         self.counters.start(getattr(server, "cluster_size", None))
         if self.mode is not None and not self._running:
             self._running = True
             self._ticker.start()
 
-    def member_added(self, run: Any, key: str, member: Any) -> None:
-        if getattr(member, "kind", None) is FileKind.FILE:
-            self.counters.add_read(member.size, posixpath.basename(key))
+    def member_added(self, run: BackupRun, key: str, member: Member) -> None:
+        """Files are counted as they are read (`read`), not once whole: a 1 GB relation
+        segment would otherwise hold the numbers still for a minute."""
 
-    def archive_closed(self, run: Any, result: Any) -> None:
+    def archive_closed(self, run: BackupRun, result: ArchiveResult) -> None:
         self.counters.add_archive(result.key, result.size)
 
-    def done(self, run: Any) -> None:
+    def done(self, run: BackupRun) -> None:
         self._end(final=True)
-        fields = summary_fields(run, self.counters, self.counters.clock() - self.counters.started)
+        began = getattr(run, "began", 0.0) or self.counters.started  # before pg_backup_start
+        fields = summary_fields(run, self.counters, self.counters.clock() - began)
         if self.mode == "terminal" and self._terminal is not None:
             self._terminal.write(summary_text(fields))
             self._terminal.flush()
         elif self.mode == "json":
             self._log.info("backup.summary", **fields)
 
-    def failed(self, run: Any, error: Any) -> None:
+    def failed(self, run: BackupRun, error: BackupError) -> None:
         self._end(final=False)
 
-    # -- the sink's callback ---------------------------------------------------------------
+    # -- the sink's callbacks --------------------------------------------------------------
+    def read(self, key: str, nbytes: int) -> None:
+        self.counters.add_read(nbytes, posixpath.basename(key))
+
     def uploaded(self, nbytes: int) -> None:
         self.counters.add_uploaded(nbytes)
 
@@ -310,13 +316,18 @@ def terminal_for(stream: TextIO, quiet: int) -> TextIO | TerminalLine:
 
 
 def reporter_for(
-    stream: TextIO | TerminalLine, verbose: int, quiet: int, env: Mapping[str, str], log: Any
+    stream: TextIO | TerminalLine,
+    verbose: int,
+    quiet: int,
+    env: Mapping[str, str],
+    log: Any,
+    clock: Callable[[], float] = time.monotonic,
 ) -> RunReporter:
     """The reporter for this stderr and verbosity (the module's table).
 
     CBB_PROGRESS_INTERVAL (seconds) sets the interval of the JSON `progress` events."""
     if isinstance(stream, TerminalLine):
-        return RunReporter("terminal", log, stream)
+        return RunReporter("terminal", log, stream, clock=clock)
     interval = env.get("CBB_PROGRESS_INTERVAL")
     mode = "json" if verbose and not quiet else None
-    return RunReporter(mode, log, interval=float(interval) if interval else None)
+    return RunReporter(mode, log, interval=float(interval) if interval else None, clock=clock)

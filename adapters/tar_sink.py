@@ -8,6 +8,7 @@ import io
 import os
 import tarfile
 from collections.abc import Callable
+from functools import partial
 from typing import BinaryIO
 
 from adapters.compression import StreamWriter, open_writer
@@ -39,8 +40,9 @@ class TarStream:
     zero padding to a multiple of 10240 bytes.
     """
 
-    def __init__(self, out: StreamWriter) -> None:
+    def __init__(self, out: StreamWriter, on_read: Callable[[int], None] | None = None) -> None:
         self._out = out
+        self._on_read = on_read  # told the size of every chunk read from a file
         self.offset = 0
 
     def _write(self, data: bytes) -> None:
@@ -74,6 +76,8 @@ class TarStream:
             if check is not None:
                 chunk = check.chunk(chunk, offset, fd)
             self._write(chunk)
+            if self._on_read is not None:
+                self._on_read(len(chunk))
             left -= len(chunk)
             offset += len(chunk)
         self._pad()
@@ -160,13 +164,14 @@ class TarArchiveWriter:
         compression: str | None,
         checks: ReadChecks | None = None,
         log: Log | None = None,
+        on_read: Callable[[str, int], None] | None = None,
     ) -> None:
         self.key = key
         self._log: Log = log or NullLog()
         self._checks = checks
         self._parts = parts
         self._codec = open_writer(compression, parts)
-        self._tar = TarStream(self._codec)
+        self._tar = TarStream(self._codec, partial(on_read, key) if on_read else None)
         self._members = 0
         self._closed = False
 
@@ -264,9 +269,12 @@ class TarArchiveSink:
         max_bandwidth: int | None = None,
         log: Log | None = None,
         on_uploaded: Callable[[int], None] | None = None,
+        on_read: Callable[[str, int], None] | None = None,
     ) -> None:
         self._log = log
-        self._on_uploaded = on_uploaded  # bytes the store accepted, for the progress display
+        # for the progress display: bytes the store accepted, and (archive key, bytes) read
+        self._on_uploaded = on_uploaded
+        self._on_read = on_read
         self._store = store
         self._compression = compression
         self._part_size = part_size
@@ -285,7 +293,9 @@ class TarArchiveSink:
             Throttle(self._max_bandwidth),
             self._on_uploaded,
         )
-        return TarArchiveWriter(key, parts, self._compression, checks, self._log)
+        return TarArchiveWriter(
+            key, parts, self._compression, checks, self._log, self._on_read
+        )
 
     def close(self) -> None:
         if self._pool is not None:

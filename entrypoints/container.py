@@ -23,9 +23,9 @@ class Container(containers.DeclarativeContainer):
 
     terminal = providers.Singleton(f.terminal, stderr, options)
     log = providers.Singleton(f.logger, options, terminal)
-    reporter = providers.Singleton(f.reporter, terminal, options, env, log)
     clock = providers.Singleton(f.clock)
-    progress = providers.Singleton(f.progress, stderr, options)
+    reporter = providers.Singleton(f.reporter, terminal, options, env, log, clock)
+    progress = providers.Singleton(f.progress)
     destination = providers.Singleton(f.destination, options)
     object_store = providers.Selector(
         options.provided.cloud_provider,
@@ -35,7 +35,7 @@ class Container(containers.DeclarativeContainer):
             "google-cloud-storage": providers.Singleton(google.object_store, options, destination, env, log),
         },
     )
-    hooks = providers.Singleton(f.hooks, options, object_store, object_store, clock, log)
+    hooks = providers.Singleton(f.hooks, options, object_store, object_store, clock, log, reporter)
     snapshot_provider = providers.Selector(
         options.provided.cloud_provider,
         **{

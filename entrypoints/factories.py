@@ -13,7 +13,7 @@ from adapters.filetree import LocalFileTree
 from adapters.mounts import FindmntMountInspector
 from adapters.object_stores.destination import Destination
 from adapters.reporting import RunReporter, reporter_for, terminal_for
-from adapters.system import NullProgress, SystemClock, TerminalProgress, make_logger
+from adapters.system import NullProgress, SystemClock, make_logger
 from adapters.tar_sink import TarArchiveSink
 from domain.claim import ClaimBackupId
 from domain.integrity import IntegrityRequest
@@ -50,19 +50,19 @@ def logger(options: BackupOptions, terminal: TextIO) -> Log:
 
 
 def reporter(
-    terminal: TextIO, options: BackupOptions, env: Mapping[str, str], log: Log
+    terminal: TextIO, options: BackupOptions, env: Mapping[str, str], log: Log, clock: Clock
 ) -> RunReporter:
-    return reporter_for(terminal, options.verbose, options.quiet, env, log)
+    """Progress and the end-of-run summary: a lifecycle observer (plugged in by hooks)."""
+    return reporter_for(terminal, options.verbose, options.quiet, env, log, clock.monotonic)
 
 
 def clock() -> Clock:
     return SystemClock()
 
 
-def progress(stderr: TextIO, options: BackupOptions) -> Progress:
-    if options.quiet or not stderr.isatty():
-        return NullProgress()
-    return TerminalProgress(stderr)
+def progress() -> Progress:
+    """The streamer's progress port: the reporter (an observer) shows progress instead."""
+    return NullProgress()
 
 
 def destination(options: BackupOptions) -> Destination:
@@ -99,16 +99,22 @@ def archive_sink(
         max_bandwidth=options.max_bandwidth,
         log=log,
         on_uploaded=reporter.uploaded,
+        on_read=reporter.read,
     )
 
 
 def hooks(
-    options: BackupOptions, uploads: UploadJanitor, store: ObjectStore, clock: Clock, log: Log
+    options: BackupOptions,
+    uploads: UploadJanitor,
+    store: ObjectStore,
+    clock: Clock,
+    log: Log,
+    reporter: RunReporter,
 ) -> LifecycleHooks:
     """The lifecycle's extension points the product plugs in."""
     stale = AbortStaleUploads(uploads, options.abort_stale_uploads_after, clock, log)
     # The claim comes last: a hook that fails after it would leave the claim behind.
-    return LifecycleHooks(before_start=(stale, ClaimBackupId(store, log)))
+    return LifecycleHooks(before_start=(stale, ClaimBackupId(store, log)), observers=(reporter,))
 
 
 def backup_request(options: BackupOptions, destination: Destination) -> BackupRequest:

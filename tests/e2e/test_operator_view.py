@@ -36,7 +36,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgCluster]:
     chown_to_postgres(root, recursive=False)
     pg = PgCluster(root / "c")
     pg.initdb()
-    pg.configure(fsync="off")
+    # archiving on (to nowhere): PostgreSQL warns at pg_backup_stop when it is off
+    pg.configure(fsync="off", wal_level="replica", archive_mode="on", archive_command="/bin/true")
     try:
         pg.start()
         pg.pgbench_init(scale=1)
@@ -76,6 +77,49 @@ def run_in_pty(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
 
 def json_events(stderr: str) -> list[dict]:
     return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+def test_on_a_terminal_progress_with_a_percentage_then_the_summary(
+    backup_cmd: str, cluster: PgCluster, moto: MotoServer
+) -> None:
+    bucket = moto.create_bucket()
+    code, out = run_in_pty(_argv(backup_cmd, cluster, moto.endpoint_url, bucket, "-n", "tty"),
+                           aws_env())
+    assert code == 0, out
+    percents = [int(p) for p in PERCENT.findall(out)]
+    assert percents and percents[-1] == 100, out
+    assert "\r\x1b[K" in out  # the line was cleared at the end
+    assert "uploaded" in out and "/s" in out
+    summary = out[out.index("Backup "):]
+    backup_id = re.match(r"Backup (\d{8}T\d{6}) \(tty\) completed in", summary)
+    assert backup_id, summary
+    assert "data.tar" in summary and "WAL 0000000" in summary and "ratio" in summary
+    keys = [o["Key"] for o in moto.client().list_objects_v2(Bucket=bucket)["Contents"]]
+    assert f"view/pg/base/{backup_id.group(1)}/backup.info" in keys
+
+
+def test_without_a_terminal_silent_by_default_and_json_events_at_v(
+    backup_cmd: str, cluster: PgCluster, moto: MotoServer
+) -> None:
+    bucket = moto.create_bucket()
+    quiet = subprocess.run(_argv(backup_cmd, cluster, moto.endpoint_url, bucket),
+                           env=aws_env(), capture_output=True, text=True, timeout=300)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+
+    env = aws_env() | {"CBB_PROGRESS_INTERVAL": "0.05"}
+    verbose = subprocess.run(_argv(backup_cmd, cluster, moto.endpoint_url, bucket, "-v"),
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert verbose.returncode == 0, verbose.stderr
+    events = json_events(verbose.stderr)
+    assert len(events) == len(verbose.stderr.splitlines())  # every line is JSON
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress, verbose.stderr
+    assert {"bytes_read", "bytes_uploaded", "bytes_total", "percent", "eta_seconds",
+            "read_bytes_per_second", "archive"} <= set(progress[-1])
+    summary = [e for e in events if e["event"] == "backup.summary"]
+    assert len(summary) == 1
+    assert summary[0]["bytes_written"] == sum(a["bytes"] for a in summary[0]["archives"]) > 0
+    assert summary[0]["end_lsn"] and summary[0]["begin_wal"]
 
 
 def test_t_says_what_it_checked_at_v_and_nothing_by_default(

@@ -166,3 +166,19 @@ def test_the_sink_reports_every_byte_the_store_accepted(pgdata, part_size):
     sink.close()
     assert sum(reported) == len(store.objects["k/data.tar"]) > 0
     assert (len(reported) == 1) == (part_size == 5 << 20)  # one PUT, or one report per part
+
+
+def test_the_sink_reports_the_bytes_read_from_each_file_as_they_are_read(pgdata):
+    store = MemoryObjectStore(min_part_size=0)
+    read = []
+    sink = TarArchiveSink(store, "gz", part_size=16 * 1024, jobs=2,
+                          on_read=lambda key, n: read.append((key, n)))
+    writer = sink.open("k/data.tar.gz")
+    entries = list(LocalFileTree().walk(_spec(pgdata)))
+    for entry in entries:
+        writer.add(entry)
+    writer.close()
+    sink.close()
+    files = sum(e.size for e in entries if e.kind is FileKind.FILE)
+    assert {key for key, _ in read} == {"k/data.tar.gz"}
+    assert sum(n for _, n in read) == files > 0

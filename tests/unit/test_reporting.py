@@ -14,7 +14,6 @@ from adapters.reporting import (
     summary_fields,
     summary_text,
 )
-from domain.model import FileKind
 from tests.fakes import RecordingLog
 
 PROGRESS_KEYS = {"archive", "bytes_read", "bytes_uploaded", "bytes_total", "percent",
@@ -30,10 +29,6 @@ class Clock:
 
     def __call__(self):
         return self.now
-
-
-def file(size):
-    return SimpleNamespace(kind=FileKind.FILE, size=size)
 
 
 def run(total=1000):
@@ -88,7 +83,7 @@ def test_on_a_terminal_the_line_is_drawn_cleared_and_the_summary_printed():
     reporter = RunReporter("terminal", RecordingLog(), terminal, interval=3600)
     r = run()
     reporter.started(r)
-    reporter.member_added(r, "p/data.tar", file(500))
+    reporter.read("p/data.tar", 500)
     reporter.archive_closed(r, SimpleNamespace(key="p/data.tar", size=600))
     reporter.done(r)
     text = out.getvalue()
@@ -109,7 +104,7 @@ def test_without_a_terminal_at_v_json_progress_events_and_a_summary_event():
     reporter = RunReporter("json", log, interval=0.01)
     r = run()
     reporter.started(r)
-    reporter.member_added(r, "p/data.tar", file(500))
+    reporter.read("p/data.tar", 500)
     import time
     deadline = time.monotonic() + 5
     while "progress" not in log.events() and time.monotonic() < deadline:
