@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from adapters.compression import StreamWriter, open_writer
 from adapters.object_stores.null_log import NullLog
-from adapters.read_checks import FileReadCheck
+from adapters.read_checks import FileReadCheck, PageBatch
 from adapters.uploads import PartUploader, Throttle, UploadPool
 from domain.errors import BackupError, SourceReadError
 from domain.manifest import relation_name_rule
@@ -63,7 +63,6 @@ class TarStream:
         missing = 0
         left = size
         offset = 0
-        fd = _fileno(handle) if check is not None else None
         while left:
             chunk = _read_full(handle, min(left, _COPY_BUFSIZE))
             if not chunk:
@@ -74,7 +73,7 @@ class TarStream:
                 self._write(padding)
                 break
             if check is not None:
-                chunk = check.chunk(chunk, offset, fd)
+                chunk = check.chunk(chunk, offset)
             self._write(chunk)
             if self._on_read is not None:
                 self._on_read(len(chunk))
@@ -113,13 +112,6 @@ def _read_full(handle: io.RawIOBase | BinaryIO, size: int) -> bytes:
         pieces.append(more)
         got += len(more)
     return b"".join(pieces)
-
-
-def _fileno(handle: io.RawIOBase | BinaryIO) -> int | None:
-    try:
-        return handle.fileno()
-    except (OSError, ValueError):
-        return None
 
 
 _SPECIAL_TYPES = {
@@ -169,6 +161,8 @@ class TarArchiveWriter:
         self.key = key
         self._log: Log = log or NullLog()
         self._checks = checks
+        pages = checks.pages if checks is not None else None
+        self._pages = PageBatch(pages, checks.on_page_failure) if pages and checks else None
         self._parts = parts
         self._codec = open_writer(compression, parts)
         self._tar = TarStream(self._codec, partial(on_read, key) if on_read else None)
@@ -183,15 +177,18 @@ class TarArchiveWriter:
     def members(self) -> int:
         return self._members
 
-    def _check(self, name: str) -> FileReadCheck | None:
-        return FileReadCheck(self._checks, name) if self._checks is not None else None
+    def _check(self, member: Member) -> FileReadCheck | None:
+        if self._checks is None:
+            return None
+        path = member.path if isinstance(member, FileEntry) else ""
+        return FileReadCheck(self._checks, member.name, path, self._pages)
 
     def add(self, member: Member) -> SentFile | None:
         info = _tarinfo(member)
         sent: SentFile | None = None
-        check = self._check(member.name)
         if isinstance(member, MemoryFile):
-            data = check.chunk(member.data, 0, None) if check is not None else member.data
+            check = self._check(member)
+            data = check.chunk(member.data, 0) if check is not None else member.data
             self._tar.header(info)
             self._tar.data(data)
             sent = check.result(len(data)) if check is not None else SentFile(len(data))
@@ -201,7 +198,7 @@ class TarArchiveWriter:
             self._tar.data_from(member.buffer, member.size)
             sent = SentFile(member.size)
         elif member.kind is FileKind.FILE:
-            sent = self._add_file(member, info, check)
+            sent = self._add_file(member, info, self._check(member))
             if sent is None:
                 return None
         else:
@@ -240,6 +237,8 @@ class TarArchiveWriter:
 
     def close(self) -> ArchiveResult:
         try:
+            if self._pages is not None:
+                self._pages.flush()  # every page is judged before the archive is complete
             self._tar.close()
             self._codec.close()
             self._parts.finish()

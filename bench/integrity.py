@@ -7,8 +7,10 @@ alternately (so drift hits every variant alike) as
   - off:      --manifest-checksums NONE --no-verify-checksums (a manifest without checksums),
   - manifest: CRC32C manifest (the default), pages not verified,
   - full:     the default: CRC32C manifest and every page verified,
-for each codec asked (none and -z by default). Prints medians of wall and CPU time, and the cost
-of `manifest` and `full` over `off` in percent of wall time.
+for each codec asked (none and -z by default), the order rotated each round. Prints medians of
+wall and CPU time and the cost of `manifest` and `full` over `off` in percent of wall time; then
+the read path alone (every file through the tar writer into a null codec, from the page cache):
+the checks' CPU cost without the store's and the shared machine's noise.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def read_path_cost(pgdata: Path, start_lsn: int, rounds: int = 3) -> dict[str, f
     """Seconds (median, CPU of this process) to push every file of `pgdata` through the tar
     writer's read path without and with the checks, from the page cache, into a null codec:
     what the checks cost without the store's and the machine's noise."""
-    from adapters.read_checks import FileReadCheck
+    from adapters.read_checks import FileReadCheck, PageBatch
     from adapters.tar_sink import TarStream
     from domain.model import PageCheck, ReadChecks
 
@@ -58,11 +60,14 @@ def read_path_cost(pgdata: Path, start_lsn: int, rounds: int = 3) -> dict[str, f
     for _ in range(rounds):
         for name, checks in variants.items():
             began = time.process_time()
+            batch = PageBatch(checks.pages, None) if checks and checks.pages else None
             for path in files:
                 rel = path.relative_to(pgdata).as_posix()
-                check = FileReadCheck(checks, rel) if checks is not None else None
+                check = FileReadCheck(checks, rel, str(path), batch) if checks else None
                 with open(path, "rb", buffering=0) as handle:
                     TarStream(Null()).data_from(handle, path.stat().st_size, check)  # type: ignore[arg-type]
+            if batch is not None:
+                batch.flush()
             timings[name].append(time.process_time() - began)
     return {name: statistics.median(values) for name, values in timings.items()}
 
@@ -100,7 +105,10 @@ def main() -> int:
         results: dict[tuple[str, str], list[Measurement]] = {}
         for codec in args.codecs:
             for run in range(args.runs):
-                for variant, flags in VARIANTS.items():
+                names = list(VARIANTS)
+                order = names[run % len(names) :] + names[: run % len(names)]  # rotate: no slot bias
+                for variant in order:
+                    flags = VARIANTS[variant]
                     m, uploaded, _ = bench.backup(bench.ours, [*CODECS[codec], *flags], args.jobs, f"{codec}-{variant}")
                     results.setdefault((codec, variant), []).append(m)
                     print(f"[integrity] {codec:5} {variant:8} run {run + 1}: {m.wall:.2f} s wall, "

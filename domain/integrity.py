@@ -24,15 +24,17 @@ from domain.model import (
     BackupStart,
     BackupStop,
     BufferedFile,
-    FileEntry,
     Member,
     PageCheck,
+    PageFailure,
     ReadChecks,
     SentFile,
     ServerInfo,
 )
 from domain.ports import Log
 
+# Like PostgreSQL's base backup: the first failures of a file are named, then only counted.
+MAX_NAMED_PER_FILE = 5
 # A manifest line is ~150 bytes: up to ~50,000 files stay in memory, more go to a temp file.
 SPOOL_IN_MEMORY = 8 << 20
 
@@ -63,7 +65,9 @@ class BackupIntegrity:
         self._log = log
         self._start = start
         self.checks = ReadChecks(
-            request.manifest_checksums, page_check(info, start, request.verify_checksums)
+            request.manifest_checksums,
+            page_check(info, start, request.verify_checksums),
+            self.page_failed,
         )
         self._buffer = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
         system_identifier = int(info.systemid) if info.systemid else None
@@ -77,7 +81,7 @@ class BackupIntegrity:
             system_identifier,
         )
         self.failures = 0
-        self.failed_files = 0
+        self._per_file: dict[str, int] = {}  # only files with failures
 
     @property
     def verifying_pages(self) -> bool:
@@ -89,11 +93,14 @@ class BackupIntegrity:
             return
         path = manifest_path(base, member.name, DATA_ARCHIVE)
         self._manifest.add(path, sent.size, member.mtime, sent.checksum)
-        if sent.failure_count:
-            self._report(member.path if isinstance(member, FileEntry) else path, sent)
 
-    def _report(self, path: str, sent: SentFile) -> None:
-        for failure in sent.page_failures:
+    def page_failed(self, path: str, failure: PageFailure) -> None:
+        """A page of the file at `path` failed its checksum twice: the first few of a file are
+        named, as PostgreSQL's base backup does, the others counted (see `report_totals`)."""
+        count = self._per_file.get(path, 0) + 1
+        self._per_file[path] = count
+        self.failures += 1
+        if count <= MAX_NAMED_PER_FILE:
             self._log.warning(
                 "checksum.failed",
                 message=(
@@ -105,18 +112,17 @@ class BackupIntegrity:
                 calculated=f"{failure.calculated:X}",
                 expected=f"{failure.expected:X}",
             )
-        if sent.failure_count > len(sent.page_failures):
-            self._log.warning(
-                "checksum.file_total",
-                message=(
-                    f'file "{path}" has a total of {sent.failure_count} checksum verification '
-                    "failures"
-                ),
-                file=path,
-                failures=sent.failure_count,
-            )
-        self.failures += sent.failure_count
-        self.failed_files += 1
+
+    def report_totals(self) -> None:
+        """Each file with more failures than were named: its total."""
+        for path, count in self._per_file.items():
+            if count > MAX_NAMED_PER_FILE:
+                self._log.warning(
+                    "checksum.file_total",
+                    message=f'file "{path}" has a total of {count} checksum verification failures',
+                    file=path,
+                    failures=count,
+                )
 
     def manifest_member(self, stop: BackupStop, uid: int, gid: int) -> BufferedFile:
         """The finished backup_manifest (WAL range from the start to the stop LSN)."""
@@ -137,9 +143,10 @@ class BackupIntegrity:
         """The problem the run ends with when pages failed (the backup itself is DONE)."""
         if not self.failures:
             return None
+        self.report_totals()
         return (
             f"checksum verification failure during base backup: {self.failures} page(s) in "
-            f"{self.failed_files} file(s) failed their checksum (see the warnings)"
+            f"{len(self._per_file)} file(s) failed their checksum (see the warnings)"
         )
 
     def close(self) -> None:

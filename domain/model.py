@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
@@ -128,33 +129,38 @@ class PageCheck:
     blocks_per_segment: int = 131072
 
 
-@dataclass(frozen=True)
-class ReadChecks:
-    """What an archive computes on the bytes it sends: the manifest checksum algorithm
-    (pg_basebackup's names, `NONE` for none) and, optionally, page-checksum verification."""
-
-    algorithm: str = "CRC32C"
-    pages: PageCheck | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class PageFailure:
-    """One block whose checksum did not match, also after being read a second time."""
+    """One block whose checksum did not match, also when read a second time."""
 
-    block: int
+    block: int  # within its file, as PostgreSQL's messages count it
     calculated: int
     expected: int
 
 
+PageFailureReport = Callable[[str, PageFailure], None]
+
+
+@dataclass(frozen=True)
+class ReadChecks:
+    """What an archive computes on the bytes it sends: the manifest checksum algorithm
+    (pg_basebackup's names, `NONE` for none) and, optionally, page-checksum verification whose
+    failures are reported, by the file's path, to `on_page_failure` (possibly a little after the
+    file was sent: small files' pages are checked in batches, at the latest when the archive
+    closes)."""
+
+    algorithm: str = "CRC32C"
+    pages: PageCheck | None = None
+    on_page_failure: PageFailureReport | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class SentFile:
-    """What was sent for one file: its size in the archive, the checksum of those bytes (hex,
-    empty when none was asked), the first page-checksum failures and how many there were."""
+    """What was sent for one file: its size in the archive and the checksum of those bytes
+    (hex, empty when none was asked)."""
 
     size: int
     checksum: str = ""
-    page_failures: tuple[PageFailure, ...] = ()
-    failure_count: int = 0
 
 
 @dataclass(frozen=True)

@@ -211,14 +211,12 @@ class FakeArchiveWriter:
             return SentFile(member.size)
         if isinstance(member, FileEntry) and member.kind is not FileKind.FILE:
             return None
-        failures = self.sink.page_failures.get(member.name, ())
-        checksum = f"sum:{member.name}" if self.checks and self.checks.algorithm != "NONE" else ""
-        return SentFile(
-            _member_size(member),
-            checksum,
-            tuple(failures[:5]) if self.checks and self.checks.pages else (),
-            len(failures) if self.checks and self.checks.pages else 0,
-        )
+        checks = self.checks
+        if checks and checks.pages and checks.on_page_failure and isinstance(member, FileEntry):
+            for failure in self.sink.page_failures.get(member.name, ()):
+                checks.on_page_failure(member.path, failure)
+        checksum = f"sum:{member.name}" if checks and checks.algorithm != "NONE" else ""
+        return SentFile(_member_size(member), checksum)
 
     def close(self) -> ArchiveResult:
         self.state = "closed"

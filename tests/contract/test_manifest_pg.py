@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.read_checks import FileReadCheck
+from adapters.read_checks import FileReadCheck, PageBatch
 from adapters.tar_sink import TarStream
-from domain.model import PageCheck, ReadChecks
+from domain.model import PageCheck, PageFailure, ReadChecks
 from tests.support.pgbins import bindir_for, require_client_bindir
 from tests.support.pgcluster import PgCluster, chown_to_postgres
 from tests.unit.test_manifest import rerender
@@ -97,15 +97,22 @@ def _pg_checksums(bindir: Path, pgdata: Path) -> subprocess.CompletedProcess[str
 
 def _our_failures(pgdata: Path) -> list[tuple[str, int, int, int]]:
     """(file, block, calculated, expected) for every relation file, as the backup reads them."""
-    found = []
+    found: list[tuple[str, int, int, int]] = []
+
+    def report(path: str, failure: PageFailure) -> None:
+        rel = Path(path).relative_to(pgdata).as_posix()
+        found.append((rel, failure.block, failure.calculated, failure.expected))
+
+    pages = PageCheck(start_lsn=2**64 - 1)
+    checks = ReadChecks("NONE", pages, report)
+    batch = PageBatch(pages, report)
     for path in sorted(pgdata.rglob("*")):
-        rel = path.relative_to(pgdata).as_posix()
         if not path.is_file():
             continue
-        check = FileReadCheck(ReadChecks("NONE", PageCheck(start_lsn=2**64 - 1)), rel)
+        check = FileReadCheck(checks, path.relative_to(pgdata).as_posix(), str(path), batch)
         with open(path, "rb", buffering=0) as handle:
             TarStream(io.BytesIO()).data_from(handle, path.stat().st_size, check)
-        found += [(rel, f.block, f.calculated, f.expected) for f in check.result(0).page_failures]
+    batch.flush()
     return found
 
 

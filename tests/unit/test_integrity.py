@@ -105,7 +105,7 @@ def test_page_failures_are_warned_and_end_the_run_with_exit_1_but_the_backup_is_
     assert world.info().status == metadata.DONE
     assert PREFIX + "data.tar" in world.store.objects
     warnings = [f for lvl, e, f in world.log.records if e == "checksum.failed"]
-    assert len(warnings) == 5  # the first five of the file are named, then a count
+    assert len(warnings) == 5  # the first five of a file are named, then its total
     assert warnings[0]["file"] == "/pg/data/base/5/16384" and warnings[0]["block"] == 0
     assert warnings[0]["calculated"] == "1234" and warnings[0]["expected"] == "BEEF"
     totals = [f for lvl, e, f in world.log.records if e == "checksum.file_total"]

@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.page_checksums import page_checksums, page_headers, suspect_pages
-from adapters.read_checks import MAX_REPORTED_PER_FILE, FileReadCheck
+from adapters.read_checks import FileReadCheck, PageBatch
 from adapters.tar_sink import TarStream
-from domain.model import PageCheck, ReadChecks
+from domain.model import PageCheck, PageFailure, ReadChecks
 
 DATA = Path(__file__).parent / "data"
 BLCKSZ = 8192
@@ -111,14 +111,30 @@ def test_new_pages_and_pages_at_or_after_the_start_lsn_are_not_judged():
     assert [i for i, _, _ in suspect_pages(chunk, 0, start)] == [1]
 
 
-def _checked(data: bytes, name: str, start: int, path: Path) -> tuple[bytes, object]:
-    path.write_bytes(data)
-    check = FileReadCheck(ReadChecks("CRC32C", PageCheck(start_lsn=start)), name)
+class Reports:
+    def __init__(self) -> None:
+        self.failures: list[tuple[str, PageFailure]] = []
+
+    def __call__(self, path: str, failure: PageFailure) -> None:
+        self.failures.append((path, failure))
+
+
+def _send(files: dict[str, bytes], tmp_path: Path, start: int = 0x5000000) -> tuple[Reports, bytes]:
+    """Send each file (name -> bytes, written under tmp_path) through the read path, with one
+    batch for them all, as one archive does; return the failures and the bytes sent."""
+    reports = Reports()
+    pages = PageCheck(start_lsn=start)
+    checks = ReadChecks("CRC32C", pages, reports)
+    batch = PageBatch(pages, reports)
     out = io.BytesIO()
-    stream = TarStream(out)
-    with open(path, "rb", buffering=0) as handle:
-        stream.data_from(handle, len(data), check)
-    return out.getvalue()[: len(data)], check.result(len(data))
+    for name, data in files.items():
+        path = tmp_path / name.replace("/", "_")
+        path.write_bytes(data)
+        check = FileReadCheck(checks, name, str(path), batch)
+        with open(path, "rb", buffering=0) as handle:
+            TarStream(out).data_from(handle, len(data), check)
+    batch.flush()
+    return reports, out.getvalue()
 
 
 def test_a_corrupt_page_is_reported_with_its_block_and_both_checksums(tmp_path):
@@ -126,47 +142,60 @@ def test_a_corrupt_page_is_reported_with_its_block_and_both_checksums(tmp_path):
     bad = bytearray(pages[2])
     bad[5000] ^= 0xFF
     pages[2] = bytes(bad)
-    sent_bytes, sent = _checked(b"".join(pages), "base/5/16384.1", 0x5000000, tmp_path / "f")
-    assert sent.failure_count == 1
-    failure = sent.page_failures[0]
+    reports, sent = _send({"base/5/16384.1": b"".join(pages)}, tmp_path)
+    [(path, failure)] = reports.failures
+    assert path == str(tmp_path / "base_5_16384.1")
     assert failure.block == 2  # within the file, as PostgreSQL names it
     assert failure.expected == struct.unpack_from("<H", pages[2], 8)[0]
     assert failure.calculated == reference_checksum(pages[2], 131072 + 2) != failure.expected
-    assert sent_bytes == b"".join(pages)  # the bytes are sent as read
+    assert sent[: 4 * BLCKSZ] == b"".join(pages)  # the bytes are sent as read
 
 
-def test_only_the_first_failures_of_a_file_are_named_but_all_are_counted(tmp_path):
-    pages = [_page(0x100, 8000, b"x", i, good=False) for i in range(MAX_REPORTED_PER_FILE + 3)]
-    _, sent = _checked(b"".join(pages), "base/5/16384", 0x5000000, tmp_path / "f")
-    assert sent.failure_count == MAX_REPORTED_PER_FILE + 3
-    assert [f.block for f in sent.page_failures] == list(range(MAX_REPORTED_PER_FILE))
+def test_pages_of_many_small_files_are_checked_together_each_with_its_block_number(tmp_path):
+    files = {f"base/5/{16384 + n}": _page(0x100, 8000, n.to_bytes(2, "little") * 20, 0) for n in range(300)}
+    files["base/5/16384.2"] = b"".join(_page(0x100, 8000, b"s", 2 * 131072 + i) for i in range(3))
+    bad = bytearray(files["base/5/16500"])
+    bad[7000] ^= 1
+    files["base/5/16500"] = bytes(bad)
+    reports, _ = _send(files, tmp_path)
+    assert [(p.rsplit("/", 1)[1], f.block) for p, f in reports.failures] == [("base_5_16500", 0)]
+
+
+def test_every_failure_is_reported(tmp_path):
+    pages = [_page(0x100, 8000, b"x", i, good=False) for i in range(8)]
+    reports, _ = _send({"base/5/16384": b"".join(pages)}, tmp_path)
+    assert [f.block for _, f in reports.failures] == list(range(8))
 
 
 def test_a_page_that_reads_back_whole_the_second_time_is_not_a_failure(tmp_path):
-    """A torn read: the first read sees a half-written page, the re-read the whole new one."""
+    """A torn read: the first read sees a half-written page, the re-read the whole one."""
     path = tmp_path / "f"
     good = [_page(0x100, 8000, bytes([i]) * 9, i) for i in range(3)]
     path.write_bytes(b"".join(good))
     torn = bytearray(good[1])
     torn[6000:6100] = b"\xee" * 100
-    check = FileReadCheck(ReadChecks("CRC32C", PageCheck(start_lsn=0x5000000)), "base/1/2")
-    with open(path, "rb", buffering=0) as handle:
-        sent_chunk = check.chunk(good[0] + bytes(torn) + good[2], 0, handle.fileno())
-    sent = check.result(len(sent_chunk))
-    assert sent.failure_count == 0
-    assert sent_chunk == b"".join(good)  # the consistent re-read is what is sent
+    reports = Reports()
+    pages = PageCheck(start_lsn=0x5000000)
+    batch = PageBatch(pages, reports)
+    check = FileReadCheck(ReadChecks("CRC32C", pages, reports), "base/1/2", str(path), batch)
+    check.chunk(good[0] + bytes(torn) + good[2], 0)
+    batch.flush()
+    assert reports.failures == []
+    # and one that reads back as damaged again is reported
+    path.write_bytes(good[0] + bytes(torn) + good[2])
+    check = FileReadCheck(ReadChecks("CRC32C", pages, reports), "base/1/2", str(path), batch)
+    check.chunk(good[0] + bytes(torn) + good[2], 0)
+    batch.flush()
+    assert [f.block for _, f in reports.failures] == [1]
 
 
 def test_non_relation_files_and_disabled_checks_are_not_verified(tmp_path):
     page = _page(0x100, 8000, b"x", 0, good=False)
-    _, sent = _checked(page, "global/pg_control", 0x5000000, tmp_path / "a")
-    assert sent.failure_count == 0
-    path = tmp_path / "b"
-    path.write_bytes(page)
-    check = FileReadCheck(ReadChecks("CRC32C", None), "base/1/2")
-    with open(path, "rb", buffering=0) as handle:
-        check.chunk(page, 0, handle.fileno())
-    assert check.result(BLCKSZ).failure_count == 0
+    reports, _ = _send({"global/pg_control": page, "base/5/PG_VERSION": page}, tmp_path)
+    assert reports.failures == []
+    check = FileReadCheck(ReadChecks("CRC32C", None), "base/1/2", str(tmp_path / "x"), None)
+    check.chunk(page, 0)
+    assert check.result(BLCKSZ).checksum
 
 
 def test_the_checksum_covers_padding_of_a_file_that_shrank(tmp_path):
@@ -187,10 +216,10 @@ def test_sha_algorithms_use_hashlib_names(tmp_path):
 
     for algorithm in ("SHA224", "SHA256", "SHA384", "SHA512"):
         check = FileReadCheck(ReadChecks(algorithm, None), "x")
-        check.chunk(b"hello", 0, None)
+        check.chunk(b"hello", 0)
         assert check.result(5).checksum == hashlib.new(algorithm.lower(), b"hello").hexdigest()
     check = FileReadCheck(ReadChecks("NONE", None), "x")
-    check.chunk(b"hello", 0, None)
+    check.chunk(b"hello", 0)
     assert check.result(5).checksum == ""
 
 
