@@ -7,29 +7,35 @@ from domain.lifecycle import BackupRun, LifecycleHooks, LifecycleObserver
 from domain.metadata import BackupInfo
 from domain.ports import (
     ArchiveSink,
+    ArchiveWriter,
     Clock,
     FileTree,
     Log,
+    MultipartUpload,
     ObjectStore,
     PostgresServer,
     Progress,
 )
 from domain.services import BackupDeps, BackupRequest, check_connectivity, take_backup
+from domain.splitting import ChunkPolicy
 
 __all__ = [
     "ArchiveDeps",
     "ArchiveSink",
+    "ArchiveWriter",
     "BackupDeps",
     "BackupError",
     "BackupInfo",
     "BackupRequest",
     "BackupRun",
+    "ChunkPolicy",
     "Clock",
     "ExitCode",
     "FileTree",
     "LifecycleHooks",
     "LifecycleObserver",
     "Log",
+    "MultipartUpload",
     "ObjectStore",
     "PostgresServer",
     "Progress",
