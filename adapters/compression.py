@@ -6,12 +6,13 @@ import os
 from collections.abc import Callable
 from typing import Protocol
 
-from adapters.parallel_codecs import ParallelBzip2Writer, ParallelLz4Writer, ParallelSnappyWriter
+from adapters.parallel_codecs import (
+    ByteSink,
+    ParallelBzip2Writer,
+    ParallelLz4Writer,
+    ParallelSnappyWriter,
+)
 from domain.errors import InvalidInput
-
-
-class ByteSink(Protocol):
-    def write(self, data: bytes | bytearray | memoryview) -> int | None: ...
 
 
 class StreamWriter(Protocol):

@@ -9,7 +9,7 @@ import stat
 from collections.abc import Iterator
 from functools import lru_cache
 
-from adapters.object_stores.null_log import NullLog
+from adapters.system import NullLog
 from domain.errors import SourceReadError
 from domain.model import FileEntry, FileKind
 from domain.plan import ArchiveSpec

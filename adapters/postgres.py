@@ -16,6 +16,7 @@ from domain.errors import (
     PostgresError,
     PrivilegeError,
     UnsupportedServer,
+    first_line,
 )
 from domain.model import BackupStart, BackupStop, Lsn, ServerInfo, Tablespace
 from domain.ports import Log
@@ -96,9 +97,10 @@ def _conninfo_error(dbname: str, exc: psycopg.Error) -> InvalidInput | PostgresC
 
 
 def _first_line(exc: BaseException) -> str:
+    """PostgreSQL's primary message when the server sent one, else the exception's first line."""
     diag = getattr(exc, "diag", None)
-    text = (diag.message_primary if diag is not None else None) or str(exc)
-    return (text.strip().splitlines() or [type(exc).__name__])[0].strip()
+    primary = diag.message_primary if diag is not None else None
+    return first_line(Exception(primary) if primary else exc).strip()
 
 
 class PsycopgPostgres:
@@ -262,16 +264,15 @@ class PsycopgPostgres:
             self._exec("RESET idle_session_timeout", what=what)
         # 13-14: the one false is `exclusive`; wait_for_archive keeps its default on every major.
         call = "pg_backup_stop()" if self._pg15 else "pg_stop_backup(false)"
-        time, lsn, label, spcmap = self._one(
-            f"SELECT now(), lsn::text, labelfile, spcmapfile FROM {call}", what=what
-        )
+        # spcmapfile is not read: like barman's cloud backup, only backup_label is stored.
+        time, lsn, label = self._one(f"SELECT now(), lsn::text, labelfile FROM {call}", what=what)
         self._in_backup = False
         (timeline,) = self._one(_END_TIMELINE, what=what)
-        return BackupStop(Lsn.parse(lsn), time, int(timeline), label, spcmap or None)
+        return BackupStop(Lsn.parse(lsn), time, int(timeline), label)
 
     def create_restore_point(self, name: str) -> None:
         try:
-            if not self._one("SELECT pg_is_in_recovery()", what="recovery")[0]:
+            if not self.in_recovery:  # read by check_backup_privileges, before the start
                 self._exec("SELECT pg_switch_wal()::text", what="pg_switch_wal")
                 self._exec(
                     "SELECT pg_create_restore_point(%s)::text", (name,), what="restore point"

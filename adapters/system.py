@@ -76,3 +76,15 @@ class NullProgress:
 
     def finish(self) -> None:
         pass
+
+
+class NullLog:
+    """The Log port doing nothing, for adapters built without a logger (tests, embedding)."""
+
+    def debug(self, event: str, **fields: Any) -> None: ...
+
+    def info(self, event: str, **fields: Any) -> None: ...
+
+    def warning(self, event: str, **fields: Any) -> None: ...
+
+    def error(self, event: str, **fields: Any) -> None: ...

@@ -12,8 +12,8 @@ from functools import partial
 from typing import BinaryIO
 
 from adapters.compression import StreamWriter, open_writer
-from adapters.object_stores.null_log import NullLog
 from adapters.read_checks import FileReadCheck, PageBatch
+from adapters.system import NullLog
 from adapters.uploads import PartUploader, Throttle, UploadPool
 from domain.errors import BackupError, SourceReadError
 from domain.manifest import relation_name_rule

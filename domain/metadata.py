@@ -99,10 +99,6 @@ class BackupInfo:
     def with_(self, **changes: Any) -> BackupInfo:
         return replace(self, **changes)
 
-    @property
-    def is_complete(self) -> bool:
-        return self.status == DONE and self.end_xlog is not None
-
 
 def _render_value(fmt: str, value: Any) -> str:
     if value is None:
@@ -140,18 +136,28 @@ def _parse_value(fmt: str, text: str) -> Any:
     return text
 
 
-def parse(text: str) -> BackupInfo:
-    """Read backup.info text (tolerates blank lines, comments and spaces, like barman)."""
-    values: dict[str, Any] = {}
+def pairs(text: str) -> dict[str, str]:
+    """The key=value pairs of backup.info text, tolerating blank lines, comments and spaces as
+    barman does; ValueError for a line without `=`."""
+    values: dict[str, str] = {}
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or key not in _FORMATS:
+        if not sep:
+            raise ValueError(f"invalid line {line!r} in backup.info")
+        values[key.strip()] = value.strip()
+    return values
+
+
+def parse(text: str) -> BackupInfo:
+    """Read backup.info text of our format (a key it does not know is an error)."""
+    values: dict[str, Any] = {}
+    for key, value in pairs(text).items():
+        if key not in _FORMATS:
             raise ValueError(f"unsupported field {key!r} in backup.info")
-        values[key] = _parse_value(_FORMATS[key], value.strip())
+        values[key] = _parse_value(_FORMATS[key], value)
     if isinstance(values.get("tablespaces"), list):
         values["tablespaces"] = [tuple(t) for t in values["tablespaces"]]
     return BackupInfo(**values)

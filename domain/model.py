@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
@@ -197,7 +197,6 @@ class BackupStop:
     time: datetime
     timeline: int
     label: str
-    tablespace_map: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,14 +206,6 @@ class ArchiveResult:
     key: str
     size: int
     members: int = 0
-
-
-@dataclass(frozen=True)
-class CopyStats:
-    total_time: float
-    workers: int
-    copy_time_per_item: dict[str, float] = field(default_factory=dict)
-    serialized_copy_time_per_item: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

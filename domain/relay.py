@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from domain import metadata
 from domain.archive_job import ArchiveDeps, ArchiveJob
 from domain.errors import InvalidInput
 from domain.layout import DATA_ARCHIVE
@@ -50,14 +51,10 @@ class BarmanBackup:
 
 def read_backup_info(data: bytes) -> BarmanBackup:
     """Parse barman's local backup.info tolerantly: it holds keys our cloud format never writes."""
-    values: dict[str, str] = {}
-    for raw in data.decode("utf-8", errors="replace").splitlines():
-        if not raw.strip() or raw.strip().startswith("#"):
-            continue
-        key, sep, value = raw.partition("=")
-        if not sep:
-            raise InvalidInput(f"invalid line {raw.strip()!r} in backup.info")
-        values[key.strip()] = value.strip()
+    try:
+        values = metadata.pairs(data.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     try:
         version = int(values["version"])
         pgdata = values["pgdata"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 # barman caps -S at 1 TiB (with a warning); the part size is chosen from the capped value.
@@ -24,19 +23,6 @@ def capped(limit: int) -> tuple[int, bool]:
     if limit >= MAX_ARCHIVE_SIZE_CAP:
         return MAX_ARCHIVE_SIZE_CAP, True
     return limit, False
-
-
-def split(sizes: Iterable[int], limit: int) -> list[list[int]]:
-    """Indices of members per archive when each member adds its size to its archive."""
-    archives: list[list[int]] = [[]]
-    written = 0
-    for index, size in enumerate(sizes):
-        if must_roll(written, len(archives[-1]), limit):
-            archives.append([])
-            written = 0
-        archives[-1].append(index)
-        written += size
-    return archives
 
 
 @dataclass(frozen=True)

@@ -280,7 +280,13 @@ class CountingProgress:
         self.finished = True
 
 
+def is_complete(info: Any) -> bool:
+    """What barman's readers take as a usable backup: DONE, with its end recorded."""
+    return info.status == "DONE" and info.end_xlog is not None
+
+
 __all__ = [
+    "is_complete",
     "BucketNotFound",
     "ChunkPolicy",
     "CloudConnectionError",

@@ -18,13 +18,19 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobBlock, ContainerClient
 
-from domain.errors import BackupError, BucketNotFound, CloudConnectionError, StorageError
+from adapters.system import NullLog
+from domain.errors import (
+    BackupError,
+    BucketNotFound,
+    CloudConnectionError,
+    StorageError,
+    first_line,
+)
 from domain.model import OpenUpload
 from domain.ports import Log
 from domain.splitting import ChunkPolicy
 
 from .azure_retries import credential_summary
-from .null_log import NullLog
 
 AZURE_CHUNK_POLICY = ChunkPolicy(min_chunk=64 << 10, max_chunks=50_000)
 DELETE_BATCH = 256  # a blob batch request holds at most 256 sub-requests
@@ -230,5 +236,4 @@ def _line(exc: BaseException) -> str:
     """The SDK's messages span several lines (request id, XML body): keep the first."""
     if isinstance(exc, ClientAuthenticationError):
         return credential_summary(exc)
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return first_line(exc)

@@ -29,19 +29,20 @@ from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from adapters.object_stores.gcs_retries import first_contact_retry, logged_default_retry
+from adapters.system import NullLog
 from domain.errors import (
     BackupError,
     BucketNotFound,
     CloudConnectionError,
     InvalidInput,
     StorageError,
+    first_line,
 )
 from domain.model import OpenUpload
 from domain.ports import Log
 from domain.splitting import ChunkPolicy
 
 from .gcs_upload import TEMP_MARK, GcsComposeUpload, GcsXmlMultipartUpload
-from .null_log import NullLog
 
 # GCS's XML multipart limits (barman 3.20's too); the compose path keeps them
 GCS_CHUNK_POLICY = ChunkPolicy(min_chunk=5 << 20, max_chunks=10_000)
@@ -66,7 +67,6 @@ class GcsObjectStore:
     def __init__(
         self,
         bucket: str,
-        prefix: str = "",
         kms_key_name: str | None = None,
         tags: list[tuple[str, str]] | None = None,
         client_options: dict[str, Any] | None = None,
@@ -82,7 +82,6 @@ class GcsObjectStore:
         client's API host) or "compose" (part objects joined by compose); by default compose
         when an emulator is targeted (STORAGE_EMULATOR_HOST or an api_endpoint), else xml."""
         self.bucket_name = bucket
-        self.prefix = prefix
         self.kms_key_name = kms_key_name
         self.metadata = dict(tags) if tags else None
         self._log: Log = log or NullLog()
@@ -127,18 +126,18 @@ class GcsObjectStore:
     def sdk_error(self, exc: BaseException, what: str, missing: str = "bucket") -> BackupError:
         """The domain error for `exc`; `missing` says what a 404 means for this call."""
         if isinstance(exc, DefaultCredentialsError):
-            return InvalidInput(_line(exc))  # barman: raised while building the client, exit 4
+            return InvalidInput(first_line(exc))  # barman: raised while building the client, exit 4
         if isinstance(
             exc, (RetryError, requests.ConnectionError, requests.Timeout, GoogleAuthError)
         ):
             return CloudConnectionError(
-                f"Can't connect to cloud provider: {self.description}: {what}: {_line(exc)}"
+                f"Can't connect to cloud provider: {self.description}: {what}: {first_line(exc)}"
             )
         if isinstance(exc, (Unauthorized, Forbidden)):
-            return CloudConnectionError(f"{self.description}: {what} refused: {_line(exc)}")
+            return CloudConnectionError(f"{self.description}: {what} refused: {first_line(exc)}")
         if missing == "bucket" and _status(exc) == 404:
             return BucketNotFound(f"Bucket {self.bucket_name} does not exist")
-        return StorageError(f"{self.description}: {what} failed: {_line(exc)}")
+        return StorageError(f"{self.description}: {what} failed: {first_line(exc)}")
 
     @contextmanager
     def translated(self, what: str, missing: str = "bucket") -> Iterator[None]:
@@ -153,7 +152,7 @@ class GcsObjectStore:
             found = self.bucket.exists(retry=first_contact_retry(self._log, CHECK, self.retry))
         except GoogleAPIError as exc:
             raise CloudConnectionError(
-                f"Can't connect to cloud provider: {self.description}: {_line(exc)}"
+                f"Can't connect to cloud provider: {self.description}: {first_line(exc)}"
             ) from exc
         except SDK_ERRORS as exc:
             raise self.sdk_error(exc, CHECK) from exc
@@ -338,8 +337,3 @@ def _status(exc: BaseException) -> int | None:
     if isinstance(exc, InvalidResponse):
         return getattr(exc.response, "status_code", None)
     return None
-
-
-def _line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

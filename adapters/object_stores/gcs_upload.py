@@ -11,6 +11,7 @@ from urllib.parse import quote
 from google.cloud.storage._media import _helpers
 from google.cloud.storage._media.requests.upload import XMLMPUContainer, XMLMPUPart
 
+from domain.errors import first_line
 from domain.ports import Log
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class GcsXmlMultipartUpload:
         try:
             self._store.cancel_xml_upload(self.key, self.upload_id)
         except Exception as exc:
-            self._log.warning("gcs.abort_failed", key=self.key, error=str(exc).splitlines()[0])
+            self._log.warning("gcs.abort_failed", key=self.key, error=first_line(exc))
             return
         self._finished = True
 
@@ -165,7 +166,7 @@ class GcsComposeUpload:
         try:
             store.delete(store.list_all(self._stem))
         except Exception as exc:
-            self._log.warning("gcs.cleanup_failed", key=self.key, error=str(exc).splitlines()[0])
+            self._log.warning("gcs.cleanup_failed", key=self.key, error=first_line(exc))
 
     def abort(self) -> None:
         """Delete the part objects; idempotent and never raises; a no-op after complete()."""

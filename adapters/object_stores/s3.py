@@ -21,6 +21,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from adapters.object_stores.s3_retries import RetryBudget, RetryLogger
+from adapters.system import NullLog
 from domain.errors import (
     BackupError,
     BucketNotFound,
@@ -52,16 +53,6 @@ def _answered(exc: ClientError, status: int, *codes: str) -> bool:
     return answered == status or _code(exc) in (str(status), *codes)
 
 
-class _NullLog:
-    def debug(self, event: str, **fields: Any) -> None: ...
-
-    def info(self, event: str, **fields: Any) -> None: ...
-
-    def warning(self, event: str, **fields: Any) -> None: ...
-
-    def error(self, event: str, **fields: Any) -> None: ...
-
-
 class S3ObjectStore:
     """One S3 bucket (or access-point ARN); keys are full keys; the client is built on first use."""
 
@@ -91,7 +82,7 @@ class S3ObjectStore:
         self._read_timeout = read_timeout
         self._addressing_style = addressing_style
         self._max_attempts = max_attempts
-        self._log: Log = log or _NullLog()
+        self._log: Log = log or NullLog()
         # SSE-C (barman 3.20) goes on every request that reads or writes object data; boto3
         # adds the base64 encoding and the key MD5 itself.
         self.sse_c_args: dict[str, Any] = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
+from adapters.snapshots.sdk_errors import translated
 from domain.errors import InvalidInput, SnapshotProviderError
 from domain.model import BackupId
 from domain.snapshots import AttachedDisk, SnapshotSet, TakenSnapshot, snapshot_name
@@ -23,15 +24,15 @@ _ROOT_DEVICES = ("/dev/sda1", "/dev/xvda")
 _WAIT_DELAY = 15
 
 
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except ClientError as exc:
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        raise SnapshotProviderError(f"{what}: {error.get('Code')}: {error.get('Message')}") from None
-    except (BotoCoreError, WaiterError) as exc:
-        raise SnapshotProviderError(f"{what}: {exc}") from None
+        return f"{error.get('Code')}: {error.get('Message')}"
+    return str(exc)
+
+
+def _translated(what: str) -> AbstractContextManager[None]:
+    return translated(what, (ClientError, BotoCoreError, WaiterError), _describe)
 
 
 def device_candidates(device: str, volume_id: str, paravirtual: bool, sys_block: str) -> tuple[str, ...]:

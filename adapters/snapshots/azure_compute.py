@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute.models import CreationData, Snapshot, SnapshotProperties
 
+from adapters.snapshots.sdk_errors import translated
 from domain.errors import InvalidInput, SnapshotProviderError
 from domain.model import BackupId
 from domain.snapshots import AttachedDisk, SnapshotSet, TakenSnapshot, snapshot_name
 
 
-def make_credential(name: str | None) -> Any:
-    """--azure-credential: azure-cli, managed-identity, or default (also when unset)."""
-    from azure import identity
-
-    classes = {
-        "azure-cli": identity.AzureCliCredential,
-        "managed-identity": identity.ManagedIdentityCredential,
-        "default": identity.DefaultAzureCredential,
-    }
-    return classes[name or "default"]()
-
-
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except AzureError as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise SnapshotProviderError(f"{what}: {first}") from None
+def _translated(what: str) -> AbstractContextManager[None]:
+    return translated(what, (AzureError,))
 
 
 def _succeeded(state: str | None) -> bool:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import posixpath
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import urlparse
 
@@ -13,20 +13,16 @@ from google.api_core.exceptions import GoogleAPIError, NotFound
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import compute_v1
 
-from domain.errors import InvalidInput, SnapshotProviderError
+from adapters.snapshots.sdk_errors import translated
+from domain.errors import InvalidInput, SnapshotProviderError, first_line
 from domain.model import BackupId
 from domain.snapshots import AttachedDisk, SnapshotSet, TakenSnapshot, snapshot_name
 
 DEVICE_PREFIX = "/dev/disk/by-id/google-"
 
 
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    try:
-        yield
-    except (GoogleAPIError, GoogleAuthError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise SnapshotProviderError(f"{what}: {first}") from None
+def _translated(what: str) -> AbstractContextManager[None]:
+    return translated(what, (GoogleAPIError, GoogleAuthError))
 
 
 class GceSnapshotProvider:
@@ -50,7 +46,7 @@ class GceSnapshotProvider:
             # ignores client_options), with the server-side `wait` so nothing sleeps here.
             self.operations = compute_v1.GlobalOperationsClient(**kwargs)
         except GoogleAuthError as exc:
-            raise InvalidInput(str(exc).splitlines()[0]) from None
+            raise InvalidInput(first_line(exc)) from None
 
     def _instance(self, instance: str) -> Any:
         with _translated(f"Cannot read compute instance {instance}"):

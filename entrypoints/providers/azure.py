@@ -54,9 +54,10 @@ def object_store(
 
 def snapshot_provider(options: BackupOptions, log: Log) -> SnapshotProvider:
     with sdk_required():
-        from adapters.snapshots.azure_compute import AzureComputeSnapshotProvider, make_credential
+        from adapters.object_stores.azure_credentials import identity_credential
+        from adapters.snapshots.azure_compute import AzureComputeSnapshotProvider
 
-        credential = make_credential(options.azure_credential)
+        credential = identity_credential(options.azure_credential or "default")
     return AzureComputeSnapshotProvider(
         options.azure_subscription_id or "", options.azure_resource_group, credential
     )

@@ -54,7 +54,6 @@ def object_store(
     universe = env.get("GOOGLE_CLOUD_UNIVERSE_DOMAIN")  # barman's only GCS variable
     return GcsObjectStore(
         destination.bucket,
-        prefix=destination.prefix,
         kms_key_name=options.kms_key_name,
         tags=options.tags,
         client_options={"universe_domain": universe} if universe else None,

@@ -7,6 +7,7 @@ import pytest
 from domain.errors import BackupExists, BackupFailed, CompletedWithProblems, InvalidInput
 from domain.exit_codes import ExitCode
 from domain.lifecycle import BackupRun, LifecycleHooks, LifecycleObserver
+from tests.fakes import is_complete
 from tests.unit.test_take_backup import PREFIX, World
 
 
@@ -111,4 +112,4 @@ def test_a_reported_problem_ends_done_but_exits_1() -> None:
     with pytest.raises(CompletedWithProblems, match="checksum mismatch in base/5/16390") as raised:
         world.run()
     assert raised.value.exit_code == ExitCode.FAILED
-    assert world.info().status == "DONE" and world.info().is_complete
+    assert world.info().status == "DONE" and is_complete(world.info())

@@ -1,9 +1,25 @@
 """Archive splitting at -S: hypothesis properties of the pure rule."""
 
+from collections.abc import Iterable
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.splitting import ChunkPolicy, capped, chunk_size, must_roll, split
+from domain.splitting import ChunkPolicy, capped, chunk_size, must_roll
+
+
+def split(sizes: Iterable[int], limit: int) -> list[list[int]]:
+    """Indices of members per archive, rolling with the streamer's rule (must_roll)."""
+    archives: list[list[int]] = [[]]
+    written = 0
+    for index, size in enumerate(sizes):
+        if must_roll(written, len(archives[-1]), limit):
+            archives.append([])
+            written = 0
+        archives[-1].append(index)
+        written += size
+    return archives
+
 
 sizes = st.lists(st.integers(min_value=0, max_value=5000), max_size=200)
 limits = st.integers(min_value=1, max_value=20000)

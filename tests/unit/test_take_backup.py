@@ -20,6 +20,7 @@ from tests.fakes import (
     FakeFileTree,
     FakePostgres,
     RecordingLog,
+    is_complete,
 )
 from tests.support.memory_store import MemoryObjectStore
 
@@ -78,7 +79,7 @@ def test_a_backup_writes_tablespace_then_data_archives_and_a_done_backup_info(wo
     )
     info = world.info()
     assert info == result
-    assert info.status == "DONE" and info.is_complete
+    assert info.status == "DONE" and is_complete(info)
     assert info.backup_name == "nightly"
     assert info.begin_wal == "000000010000000000000002" and info.begin_offset == 0x28
     assert info.end_xlog == "0/3000100" and info.end_wal == "000000010000000000000003"
@@ -138,7 +139,7 @@ def test_a_failure_while_streaming_leaves_a_failed_backup_and_aborts_everything(
     assert err.value.exit_code == ExitCode.FAILED
     assert "Backup failed uploading data" in str(err.value)
     info = world.info()
-    assert info.status == "FAILED" and not info.is_complete
+    assert info.status == "FAILED" and not is_complete(info)
     assert info.error.startswith("failure uploading data (Upload of")
     assert [w.state for w in world.sink.writers if "data" in w.key] == ["aborted"]
     assert "abort_backup" in world.pg.calls and "stop_backup" not in world.pg.calls
