@@ -113,7 +113,9 @@ def progress_line(fields: dict[str, Any]) -> str:
         parts.append(f"{read} read")
     parts.append(f"{human_bytes(fields['bytes_uploaded'])} uploaded")
     parts.append(f"{human_bytes(fields['read_bytes_per_second'])}/s")
-    if fields["eta_seconds"] is not None:
+    if fields["eta_seconds"] == 0:
+        parts.append("finishing")  # all read: the last parts, pg_backup_stop, backup.info
+    elif fields["eta_seconds"] is not None:
         parts.append(f"ETA {human_seconds(fields['eta_seconds'])}")
     return " | ".join(parts)
 
