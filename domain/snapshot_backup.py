@@ -94,7 +94,7 @@ class _SnapshotBackup:
     def check(self) -> ServerInfo:
         request, pg = self._request, self._deps.postgres
         info = pg.server_info()  # the first query: PostgreSQL unreachable exits 1, as barman does
-        request.check_provider_options()
+        # The provider is built only now, as barman does (its option errors then exit 4, not 1).
         self._provider = self._deps.provider()
         request.check_complete()
         _check_data_on_disks(info, _check_disks(request, self._provider, self._deps), self._deps)

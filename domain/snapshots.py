@@ -8,11 +8,6 @@ from typing import Any
 from domain.errors import InvalidInput
 from domain.model import BackupId
 
-# Which snapshot provider --cloud-provider implies, and the option each one needs on top of
-# the instance and the disks (barman lists missing options by attribute name, in this order).
-PROVIDER_OF = {"aws-s3": "aws", "azure-blob-storage": "azure", "google-cloud-storage": "gcp"}
-_EXTRA_REQUIRED = {"aws": (), "azure": ("azure_resource_group",), "gcp": ("gcp_zone",)}
-
 
 @dataclass(frozen=True)
 class Mount:
@@ -54,47 +49,25 @@ class SnapshotSet:
 
 @dataclass(frozen=True)
 class SnapshotRequest:
-    """What the snapshot use case needs from the options."""
+    """What the snapshot use case needs from the options.
+
+    `provider_required` are the options the compute provider needs on top of the instance and
+    the disks, as (option name, value) in barman's order; the provider's module gives them.
+    """
 
     server_name: str
     prefix: str
-    cloud_provider: str
     instance: str | None
     disks: tuple[str, ...]
-    gcp_project: str | None = None
-    gcp_zone: str | None = None
-    azure_subscription_id: str | None = None
-    azure_resource_group: str | None = None
+    provider_required: tuple[tuple[str, str | None], ...] = ()
     immediate_checkpoint: bool = False
     backup_name: str | None = None
     keepalive_interval: float = 60
 
-    @property
-    def provider(self) -> str:
-        return PROVIDER_OF[self.cloud_provider]
-
-    def check_provider_options(self) -> None:
-        """What barman checks while building the provider interface (exit 4)."""
-        if self.provider == "gcp" and self.gcp_project is None:
-            raise InvalidInput(
-                "--gcp-project option must be set for snapshot backups "
-                "when cloud provider is google-cloud-storage"
-            )
-        if self.provider == "azure" and self.azure_subscription_id is None:
-            raise InvalidInput(
-                "--azure-subscription-id option must be set for snapshot backups "
-                "when cloud provider is azure-blob-storage"
-            )
-
     def check_complete(self) -> None:
-        values = {
-            "snapshot_disks": self.disks,
-            "snapshot_instance": self.instance,
-            "gcp_zone": self.gcp_zone,
-            "azure_resource_group": self.azure_resource_group,
-        }
-        required = ("snapshot_disks", "snapshot_instance", *_EXTRA_REQUIRED[self.provider])
-        missing = [name for name in required if not values[name]]
+        """barman lists every missing option by its attribute name, in its order."""
+        values = [("snapshot_disks", self.disks), ("snapshot_instance", self.instance)]
+        missing = [name for name, value in [*values, *self.provider_required] if not value]
         if missing:
             raise InvalidInput(
                 f"Incomplete options for snapshot backup - missing: {', '.join(missing)}"

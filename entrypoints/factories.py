@@ -35,6 +35,7 @@ from domain.services import BackupRequest
 from domain.snapshots import SnapshotRequest
 from domain.splitting import chunk_size
 from entrypoints.options import BackupOptions
+from entrypoints.providers.registry import provider_module
 from entrypoints.providers.urls import parse_destination
 
 
@@ -147,16 +148,13 @@ def relay_request(
 
 
 def snapshot_request(options: BackupOptions, destination: Destination) -> SnapshotRequest:
+    required = provider_module(options.cloud_provider).SNAPSHOT_REQUIRED
     return SnapshotRequest(
         server_name=options.server_name,
         prefix=destination.prefix,
-        cloud_provider=options.cloud_provider,
         instance=options.snapshot_instance,
         disks=tuple(options.snapshot_disks),
-        gcp_project=options.gcp_project,
-        gcp_zone=options.gcp_zone,
-        azure_subscription_id=options.azure_subscription_id,
-        azure_resource_group=options.azure_resource_group,
+        provider_required=tuple((name, getattr(options, name)) for name in required),
         immediate_checkpoint=options.immediate_checkpoint,
         backup_name=options.backup_name,
         keepalive_interval=options.keepalive_interval,

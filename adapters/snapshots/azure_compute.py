@@ -11,7 +11,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute.models import CreationData, Snapshot, SnapshotProperties
 
 from adapters.snapshots.sdk_errors import translated
-from domain.errors import InvalidInput, SnapshotProviderError
+from domain.errors import SnapshotProviderError
 from domain.model import BackupId
 from domain.snapshots import AttachedDisk, SnapshotSet, TakenSnapshot, snapshot_name
 
@@ -33,8 +33,6 @@ class AzureComputeSnapshotProvider:
         polling_interval: float | None = None,
         **client_options: Any,
     ) -> None:
-        if not subscription_id:
-            raise InvalidInput("--azure-subscription-id option must be set for snapshot backups")
         self.subscription_id = subscription_id
         self.resource_group = resource_group or ""
         if polling_interval is not None:

@@ -34,8 +34,6 @@ class GceSnapshotProvider:
         timeout: float = 900.0,
         client_options: Any = None,
     ) -> None:
-        if not project:
-            raise InvalidInput("--gcp-project option must be set for snapshot backups")
         self.project, self.zone, self.timeout = project, zone or "", timeout
         kwargs = {"credentials": credentials, "client_options": client_options}
         try:

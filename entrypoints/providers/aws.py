@@ -73,6 +73,13 @@ def object_store(
     )
 
 
+SNAPSHOT_REQUIRED: tuple[str, ...] = ()  # options snapshots need beyond instance and disks
+
+
+def check_snapshot_options(options: BackupOptions) -> None:
+    """EC2 needs no option beyond the instance and the disks."""
+
+
 def snapshot_provider(options: BackupOptions, log: Log) -> SnapshotProvider:
     with sdk_required():
         from adapters.snapshots.aws_ec2 import Ec2SnapshotProvider

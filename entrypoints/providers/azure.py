@@ -52,7 +52,20 @@ def object_store(
     )
 
 
+SNAPSHOT_REQUIRED = ("azure_resource_group",)  # beyond instance and disks, barman's order
+
+
+def check_snapshot_options(options: BackupOptions) -> None:
+    """What barman checks while building the compute client (exit 4)."""
+    if options.azure_subscription_id is None:
+        raise InvalidInput(
+            "--azure-subscription-id option must be set for snapshot backups "
+            "when cloud provider is azure-blob-storage"
+        )
+
+
 def snapshot_provider(options: BackupOptions, log: Log) -> SnapshotProvider:
+    check_snapshot_options(options)
     with sdk_required():
         from adapters.object_stores.azure_credentials import identity_credential
         from adapters.snapshots.azure_compute import AzureComputeSnapshotProvider

@@ -61,7 +61,20 @@ def object_store(
     )
 
 
+SNAPSHOT_REQUIRED = ("gcp_zone",)  # beyond instance and disks, barman's order
+
+
+def check_snapshot_options(options: BackupOptions) -> None:
+    """What barman checks while building the compute client (exit 4)."""
+    if options.gcp_project is None:
+        raise InvalidInput(
+            "--gcp-project option must be set for snapshot backups "
+            "when cloud provider is google-cloud-storage"
+        )
+
+
 def snapshot_provider(options: BackupOptions, log: Log) -> SnapshotProvider:
+    check_snapshot_options(options)
     with sdk_required():
         from adapters.snapshots.gcp_compute import GceSnapshotProvider
     return GceSnapshotProvider(options.gcp_project or "", options.gcp_zone)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from adapters.object_stores.destination import Destination
 from domain.errors import InvalidInput
-from entrypoints.providers import aws, azure, google
-
-# Asked in this order: Azure last, as it takes every http(s) URL the others do not claim.
-_BY_NAME = {module.NAME: module for module in (aws, google, azure)}
+from entrypoints.providers.registry import MODULES
 
 
 def parse_destination(provider: str, url: str) -> Destination:
-    module = _BY_NAME[provider]
+    module = MODULES[provider]
     needed = provider_for_url(url)
     if needed is not None and needed != provider:
         # never read another provider's URL as this one's (an https console URL would read
@@ -22,7 +19,7 @@ def parse_destination(provider: str, url: str) -> Destination:
 
 def provider_for_url(url: str) -> str | None:
     """The --cloud-provider a URL's form points to, or None when it points nowhere clear."""
-    for name, module in _BY_NAME.items():
+    for name, module in MODULES.items():
         if module.claims_url(url):
             return name
     return None

@@ -8,12 +8,16 @@ from typing import Any
 import pytest
 from dependency_injector import providers
 
+from adapters.object_stores.destination import Destination
 from domain import metadata
 from domain.errors import BackupFailed, InvalidInput, MountError, SnapshotProviderError
 from domain.model import Tablespace
 from domain.snapshot_backup import SnapshotDeps, take_snapshot_backup
-from domain.snapshots import Mount, SnapshotRequest, parse_findmnt
+from domain.snapshots import Mount, parse_findmnt
 from entrypoints.cli import main
+from entrypoints.factories import snapshot_request
+from entrypoints.options import BackupOptions
+from entrypoints.providers.registry import provider_module
 from tests.fakes import FakeClock, FakePostgres, RecordingLog, server_info
 from tests.support.memory_snapshots import MemoryDisk, MemorySnapshotProvider
 from tests.support.memory_store import MemoryObjectStore
@@ -51,13 +55,25 @@ def world(**overrides: Any) -> dict[str, Any]:
 
 
 def run_use_case(w: dict[str, Any], **request: Any) -> Any:
+    """The use case with the request and the provider's option checks built as the CLI builds
+    them from the options (the provider's own module), and the in-memory compute API."""
     req = dict(server_name="main", prefix="pg", cloud_provider="aws-s3", instance="vm", disks=("pgdata", "pgtbs"))
     req.update(request)
+    options = BackupOptions(
+        destination_url=f"s3://bkt/{req.pop('prefix')}", snapshot_instance=req.pop("instance"),
+        snapshot_disks=list(req.pop("disks")), **req,
+    )
+
+    def provider() -> Any:  # the provider module's checks, then (here) the in-memory API
+        provider_module(options.cloud_provider).check_snapshot_options(options)
+        return w["provider"]
+
     deps = SnapshotDeps(
-        postgres=w["pg"], store=w["store"], provider=lambda: w["provider"], mounts=w["mounts"],
+        postgres=w["pg"], store=w["store"], provider=provider, mounts=w["mounts"],
         clock=FakeClock(), log=w["log"],
     )
-    return take_snapshot_backup(SnapshotRequest(**req), deps)
+    request_ = snapshot_request(options, Destination("aws-s3", "bkt", "pg"))
+    return take_snapshot_backup(request_, deps)
 
 
 def test_snapshots_between_start_and_stop_and_records_them() -> None:

@@ -1,0 +1,15 @@
+"""The provider modules by --cloud-provider value: the container and the URL reader pick here."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from entrypoints.providers import aws, azure, google
+
+# Asked in this order for a URL's provider: Azure last, as it takes every http(s) URL the
+# others do not claim.
+MODULES: dict[str, ModuleType] = {module.NAME: module for module in (aws, google, azure)}
+
+
+def provider_module(name: str) -> ModuleType:
+    return MODULES[name]
