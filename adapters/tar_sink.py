@@ -238,7 +238,7 @@ class TarArchiveWriter:
     def close(self) -> ArchiveResult:
         try:
             if self._pages is not None:
-                self._pages.flush()  # every page is judged before the archive is complete
+                self._pages.finish()  # every page is judged before the archive is complete
             self._tar.close()
             self._codec.close()
             self._parts.finish()
@@ -252,6 +252,8 @@ class TarArchiveWriter:
         if self._closed:
             return
         self._closed = True
+        if self._pages is not None:
+            self._pages.close()
         with contextlib.suppress(BackupError):
             self._parts.abort()
 

@@ -112,7 +112,7 @@ def _our_failures(pgdata: Path) -> list[tuple[str, int, int, int]]:
         check = FileReadCheck(checks, path.relative_to(pgdata).as_posix(), str(path), batch)
         with open(path, "rb", buffering=0) as handle:
             TarStream(io.BytesIO()).data_from(handle, path.stat().st_size, check)
-    batch.flush()
+    batch.finish()
     return found
 
 

@@ -133,7 +133,7 @@ def _send(files: dict[str, bytes], tmp_path: Path, start: int = 0x5000000) -> tu
         check = FileReadCheck(checks, name, str(path), batch)
         with open(path, "rb", buffering=0) as handle:
             TarStream(out).data_from(handle, len(data), check)
-    batch.flush()
+    batch.finish()
     return reports, out.getvalue()
 
 
@@ -179,13 +179,13 @@ def test_a_page_that_reads_back_whole_the_second_time_is_not_a_failure(tmp_path)
     batch = PageBatch(pages, reports)
     check = FileReadCheck(ReadChecks("CRC32C", pages, reports), "base/1/2", str(path), batch)
     check.chunk(good[0] + bytes(torn) + good[2], 0)
-    batch.flush()
+    batch.finish()
     assert reports.failures == []
     # and one that reads back as damaged again is reported
     path.write_bytes(good[0] + bytes(torn) + good[2])
     check = FileReadCheck(ReadChecks("CRC32C", pages, reports), "base/1/2", str(path), batch)
     check.chunk(good[0] + bytes(torn) + good[2], 0)
-    batch.flush()
+    batch.finish()
     assert [f.block for _, f in reports.failures] == [1]
 
 
