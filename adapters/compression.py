@@ -99,6 +99,17 @@ CODECS: dict[str | None, Callable[[ByteSink], StreamWriter]] = {
 }
 
 
+# Suffix of each codec's archives; readers infer the compression from it.
+SUFFIXES: dict[str | None, str] = {
+    None: ".tar",
+    "gz": ".tar.gz",
+    "bz2": ".tar.bz2",
+    "snappy": ".tar.snappy",
+    "lz4": ".tar.lz4",
+    "zst": ".tar.zst",
+}
+
+
 def open_writer(compression: str | None, raw: ByteSink) -> StreamWriter:
     try:
         factory = CODECS[compression]

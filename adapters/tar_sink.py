@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import BinaryIO
 
-from adapters.compression import StreamWriter, open_writer
+from adapters.compression import SUFFIXES, StreamWriter, open_writer
 from adapters.read_checks import FileReadCheck, PageBatch
 from adapters.system import NullLog
 from adapters.uploads import PartUploader, Throttle, UploadPool
@@ -282,6 +282,14 @@ class TarArchiveSink:
         self._jobs = jobs
         self._max_bandwidth = max_bandwidth
         self._pool: UploadPool | None = None
+
+    @property
+    def suffix(self) -> str:
+        return SUFFIXES[self._compression]
+
+    @property
+    def workers(self) -> int:
+        return self._jobs
 
     def open(self, key: str, checks: ReadChecks | None = None) -> TarArchiveWriter:
         if self._pool is None:

@@ -31,12 +31,10 @@ class ArchiveJob:
     def __init__(
         self,
         deps: ArchiveDeps,
-        compression: str | None,
         max_archive_size: int,
         heartbeat_check: Callable[[], None],
     ) -> None:
         self._deps = deps
-        self._compression = compression
         self._limit, was_capped = capped(max_archive_size)
         if was_capped:
             deps.log.warning("max-archive-size too big. Capping it to 1.0 TiB")
@@ -53,7 +51,6 @@ class ArchiveJob:
         self.streamer = ArchiveStreamer(
             self._deps,
             run.prefix,
-            self._compression,
             self._limit,
             self._heartbeat_check,
             events,

@@ -6,16 +6,6 @@ import posixpath
 
 from domain.model import BackupId
 
-# Suffix of each codec's archives; readers infer the compression from it.
-ARCHIVE_SUFFIXES: dict[str | None, str] = {
-    None: ".tar",
-    "gz": ".tar.gz",
-    "bz2": ".tar.bz2",
-    "snappy": ".tar.snappy",
-    "lz4": ".tar.lz4",
-    "zst": ".tar.zst",
-}
-
 DATA_ARCHIVE = "data"
 
 
@@ -42,7 +32,8 @@ def backup_label_key(path: str, server_name: str, backup_id: BackupId) -> str:
     return backup_prefix(path, server_name, backup_id) + "backup_label"
 
 
-def archive_key(prefix: str, base: str, part: int, compression: str | None) -> str:
-    """`<base>.tar<sfx>` for the first archive, `<base>_0001.tar<sfx>` for the next ones."""
+def archive_key(prefix: str, base: str, part: int, suffix: str) -> str:
+    """`<base><suffix>` for the first archive, `<base>_0001<suffix>` for the next ones; the
+    suffix (`.tar`, `.tar.gz`, ...) is the sink's, naming its codec."""
     stem = base if part == 0 else f"{base}_{part:04d}"
-    return f"{prefix}{stem}{ARCHIVE_SUFFIXES[compression]}"
+    return f"{prefix}{stem}{suffix}"

@@ -81,6 +81,14 @@ class ArchiveWriter(Protocol):
 
 
 class ArchiveSink(Protocol):
+    @property
+    def suffix(self) -> str:
+        """The archives' key suffix, naming their codec (`.tar`, `.tar.gz`, ...)."""
+
+    @property
+    def workers(self) -> int:
+        """Parts uploaded in parallel (barman's copy_stats number_of_workers)."""
+
     def open(self, key: str, checks: ReadChecks | None = None) -> ArchiveWriter:
         """A new archive; with `checks`, each file's bytes are checksummed (and its pages
         verified) as they are read."""

@@ -29,7 +29,6 @@ class RelayRequest:
     backup_id: str
     backup_dir: str
     backup_info: bytes
-    compression: str | None
     max_archive_size: int
 
 
@@ -85,7 +84,7 @@ class _Relay(ArchiveJob):
 
     def __init__(self, request: RelayRequest, backup: BarmanBackup, deps: ArchiveDeps) -> None:
         heartbeat = NoSession().heartbeat_check  # barman's backup is finished: no session
-        super().__init__(deps, request.compression, request.max_archive_size, heartbeat)
+        super().__init__(deps, request.max_archive_size, heartbeat)
         self._request, self._backup, self._files = request, backup, deps.files
 
     def check(self) -> None:

@@ -26,9 +26,7 @@ class BackupRequest:
 
     server_name: str
     prefix: str
-    compression: str | None
     max_archive_size: int
-    jobs: int = 2
     immediate_checkpoint: bool = False
     backup_name: str | None = None
     keepalive_interval: float = 60
@@ -50,7 +48,7 @@ class _LiveBackup(ArchiveJob):
 
     def __init__(self, request: BackupRequest, deps: BackupDeps, session: PostgresSession) -> None:
         super().__init__(
-            deps, request.compression, request.max_archive_size, session.heartbeat_check
+            deps, request.max_archive_size, session.heartbeat_check
         )
         self._request, self._pg, self._clock = request, deps.postgres, deps.clock
         self._log = deps.log
@@ -84,7 +82,7 @@ class _LiveBackup(ArchiveJob):
         total = self._clock.monotonic() - run.began
         return {
             "backup_name": self._request.backup_name,
-            "copy_stats": self.streamer.copy_stats(total, self._request.jobs),
+            "copy_stats": self.streamer.copy_times.stats(total, self._deps.sink.workers),
         }
 
 

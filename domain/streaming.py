@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
 from domain import layout
+from domain.copy_stats import CopyTimes
 from domain.errors import SourceReadError
 from domain.integrity import BackupIntegrity
 from domain.lifecycle import RunEvents
@@ -33,7 +34,6 @@ class ArchiveStreamer:
         self,
         deps: StreamDeps,
         prefix: str,
-        compression: str | None,
         max_archive_size: int,
         heartbeat_check: Callable[[], None],
         events: RunEvents,
@@ -44,13 +44,12 @@ class ArchiveStreamer:
         # pages are verified; a relayed barman backup has none (hook mode).
         self._integrity = integrity
         self._prefix = prefix
-        self._compression = compression
         self._limit = max_archive_size
         self._heartbeat_check = heartbeat_check  # raises when the session was lost
         self._events = events
         self._open: dict[str, ArchiveWriter] = {}
         self._parts: dict[str, int] = {}
-        self._copy_time: dict[str, float] = {}
+        self.copy_times = CopyTimes()  # barman's copy_stats
         self.data_owner = (0, 0)  # PGDATA's uid, gid, seen while walking it
 
     # -- the plan ---------------------------------------------------------------------------
@@ -84,7 +83,7 @@ class ArchiveStreamer:
         began = clock.monotonic()
         for member in members:
             self._add(base, member)
-        self._copy_time[base] = self._copy_time.get(base, 0.0) + clock.monotonic() - began
+        self.copy_times.add(base, clock.monotonic() - began)
 
     # -- archives ---------------------------------------------------------------------------
     def _writer(self, base: str) -> ArchiveWriter:
@@ -95,7 +94,7 @@ class ArchiveStreamer:
             writer = None
         if writer is None:
             part = self._parts.setdefault(base, 0)
-            key = layout.archive_key(self._prefix, base, part, self._compression)
+            key = layout.archive_key(self._prefix, base, part, self._deps.sink.suffix)
             self._deps.log.info("archive.open", key=key)
             checks = self._integrity.checks if self._integrity is not None else None
             writer = self._deps.sink.open(key, checks)
@@ -133,19 +132,6 @@ class ArchiveStreamer:
             writer = self._open.pop(base)
             writer.abort()
         self._deps.sink.close()
-
-    def copy_stats(self, total: float, workers: int) -> dict[str, Any]:
-        items = {base: round(t, 6) for base, t in self._copy_time.items()}
-        return {
-            "total_time": round(total, 6),
-            "number_of_workers": workers,
-            "analysis_time": 0,
-            "analysis_time_per_item": {base: 0 for base in items},
-            "copy_time_per_item": items,
-            "serialized_copy_time_per_item": dict(items),
-            "copy_time": round(sum(items.values()), 6),
-            "serialized_copy_time": round(sum(items.values()), 6),
-        }
 
 
 __all__ = ["ArchiveStreamer", "ArchiveSpec"]

@@ -122,9 +122,7 @@ def backup_request(options: BackupOptions, destination: Destination) -> BackupRe
     return BackupRequest(
         server_name=options.server_name,
         prefix=destination.prefix,
-        compression=options.compression,
         max_archive_size=options.max_archive_size,
-        jobs=options.jobs,
         immediate_checkpoint=options.immediate_checkpoint,
         backup_name=options.backup_name,
         keepalive_interval=options.keepalive_interval,
@@ -139,7 +137,6 @@ def relay_request(
     return RelayRequest(
         server_name=options.server_name,
         prefix=destination.prefix,
-        compression=options.compression,
         max_archive_size=options.max_archive_size,
         backup_dir=backup_dir,
         backup_id=backup_id,

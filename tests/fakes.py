@@ -256,6 +256,9 @@ class FakeArchiveSink:
         self.writers: list[FakeArchiveWriter] = []
         self.closed = False
 
+    suffix = ".tar"  # the codec's key suffix: no codec here
+    workers = 2
+
     def open(self, key: str, checks: ReadChecks | None = None) -> FakeArchiveWriter:
         writer = FakeArchiveWriter(self, key, checks)
         self.writers.append(writer)

@@ -107,7 +107,7 @@ def test_the_backup_aborts_its_servers_stale_uploads_before_the_server_side_star
         sink=FakeArchiveSink(store), clock=clock, log=log, progress=CountingProgress(), hooks=hooks,
     )  # fmt: skip
     request = BackupRequest(
-        server_name="main", prefix="pg", compression=None, max_archive_size=1 << 40
+        server_name="main", prefix="pg", max_archive_size=1 << 40
     )
     take_backup(request, deps)
     assert started == [["pg/other/base/20261101T000000/data.tar"]]  # another server's: untouched

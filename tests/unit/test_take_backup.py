@@ -56,7 +56,7 @@ class World:
         )
 
     def run(self, **request):
-        values = dict(server_name="main", prefix="pg", compression=None, max_archive_size=1 << 40)
+        values = dict(server_name="main", prefix="pg", max_archive_size=1 << 40)
         values.update(request)
         return take_backup(BackupRequest(**values), self.deps)
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from adapters.compression import SUFFIXES
 from domain import layout
 from domain.errors import InvalidArgument, InvalidInput
 from domain.model import BackupId, Lsn
@@ -64,9 +65,9 @@ def test_keys_match_barman_layout():
     assert layout.backup_prefix("", "main", bid) == "main/base/20250314T093011/"
     assert layout.backup_prefix("pg/", "main", bid) == "pg/main/base/20250314T093011/"
     prefix = layout.backup_prefix("pg", "main", bid)
-    assert layout.archive_key(prefix, "data", 0, "gz") == prefix + "data.tar.gz"
-    assert layout.archive_key(prefix, "16385", 1, None) == prefix + "16385_0001.tar"
-    assert layout.archive_key(prefix, "data", 10000, "zst") == prefix + "data_10000.tar.zst"
+    assert layout.archive_key(prefix, "data", 0, SUFFIXES["gz"]) == prefix + "data.tar.gz"
+    assert layout.archive_key(prefix, "16385", 1, SUFFIXES[None]) == prefix + "16385_0001.tar"
+    assert layout.archive_key(prefix, "data", 10000, SUFFIXES["zst"]) == prefix + "data_10000.tar.zst"
 
 
 def test_s3_urls():
