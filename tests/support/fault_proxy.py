@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
 
 S3_ERROR = (
     "<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
-    "<Message>injected by the test proxy</Message></Error>"
+    "<Message>{message}</Message></Error>"
 )
 
 
@@ -25,6 +26,9 @@ class Fault:
     code: str
     times: int
     hits: int = 0
+    # A careless upstream: the error message quotes the request line and its Authorization
+    # header (what a redaction step must mask when an SDK puts it in an exception).
+    echo: bool = False
 
 
 @dataclass
@@ -48,7 +52,11 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else b""
                 fault = proxy._fault(self.command, self.path)
                 if fault is not None:
-                    payload = S3_ERROR.format(code=fault.code).encode()
+                    message = "injected by the test proxy"
+                    if fault.echo:
+                        auth = self.headers.get("Authorization", "")
+                        message = f"{self.command} {self.path} Authorization: {auth}"
+                    payload = S3_ERROR.format(code=fault.code, message=escape(message)).encode()
                     self.send_response(fault.status)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(payload)))
