@@ -156,3 +156,25 @@ def test_two_runs_started_together_never_share_a_backup_and_special_files_restor
     target.mkdir()
     chown_to_postgres(target, recursive=False)
     restore_and_compare(oracle, moto_cloud, dest, moto_id, target, source, tablespace, expected)
+
+
+def test_a_claim_left_by_a_killed_run_does_not_break_barman_s_tools(dest, oracle):
+    """SIGKILL between the claim and pg_backup_start leaves a STARTED backup.info without begin
+    fields: the real list, show and delete handle it (restore has nothing DONE to take)."""
+    from domain import metadata
+    from domain.records import claimed_info
+    from tests.fakes import server_info
+
+    cloud = _moto_cloud(dest)
+    client = boto3.client("s3", endpoint_url=dest.moto.endpoint_url, **_aws_kwargs())
+    key = f"{dest.prefix}/pg/base/20261130T120000/backup.info"
+    client.put_object(Bucket=dest.bucket, Key=key, Body=metadata.render(claimed_info(server_info())).encode())
+    (listed,) = _listed(oracle, cloud)
+    assert (listed["backup_id"], listed["status"]) == ("20261130T120000", "STARTED")
+    console = oracle_run(oracle, "barman-cloud-backup-list", cloud)
+    assert "20261130T120000" in console and "STARTED" in console
+    shown = oracle_run(oracle, "barman-cloud-backup-show", cloud, "20261130T120000", "--format", "json")
+    (info,) = json.loads(shown).values()
+    assert (info["backup_id"], info["status"]) == ("20261130T120000", "STARTED")
+    oracle_run(oracle, "barman-cloud-backup-delete", cloud, "-b", "20261130T120000")
+    assert cloud.list_keys("pg/base/") == [] and _listed(oracle, cloud) == []
