@@ -23,6 +23,7 @@ from domain.manifest import first_block
 from domain.model import PageCheck, PageFailure, PageFailureReport, ReadChecks, SentFile
 
 BATCH_PAGES = 256  # 2 MiB of pages at 8 kB
+DIRECT_PAGES = 64  # a chunk this big is checked on its own, without copying it into a batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +50,12 @@ class PageBatch:
         count = len(pages) // size
         if not count:
             return
+        run = _Run(path, first_in_file, first_block, count)
+        if count >= DIRECT_PAGES:  # a big file's chunk: checked in place, not copied
+            self._verify(pages[: count * size], [run])
+            return
         self._data += pages[: count * size]
-        self._runs.append(_Run(path, first_in_file, first_block, count))
+        self._runs.append(run)
         if len(self._data) >= BATCH_PAGES * size:
             self.flush()
 
@@ -70,7 +75,7 @@ class PageBatch:
         """An aborted archive: drop what is queued."""
         self._data, self._runs = bytearray(), []
 
-    def _verify(self, data: bytes, runs: list[_Run]) -> None:
+    def _verify(self, data: bytes | memoryview, runs: list[_Run]) -> None:
         blocks = np.concatenate(
             [np.arange(r.first_block, r.first_block + r.count, dtype=np.int64) for r in runs]
         )

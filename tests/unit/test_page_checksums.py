@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.page_checksums import page_checksums, page_headers, suspect_pages
-from adapters.read_checks import FileReadCheck, PageBatch
+from adapters.read_checks import DIRECT_PAGES, FileReadCheck, PageBatch
 from adapters.tar_sink import TarStream
 from domain.model import PageCheck, PageFailure, ReadChecks
 
@@ -159,6 +159,17 @@ def test_pages_of_many_small_files_are_checked_together_each_with_its_block_numb
     files["base/5/16500"] = bytes(bad)
     reports, _ = _send(files, tmp_path)
     assert [(p.rsplit("/", 1)[1], f.block) for p, f in reports.failures] == [("base_5_16500", 0)]
+
+
+def test_a_big_files_chunks_are_checked_in_place_with_the_right_block_numbers(tmp_path):
+    """A chunk of DIRECT_PAGES or more is checked without joining the batch."""
+    count = 2 * DIRECT_PAGES + 200  # spans several 1 MiB reads
+    pages = [_page(0x100, 8000, i.to_bytes(4, "little"), 3 * 131072 + i) for i in range(count)]
+    bad = bytearray(pages[count - 3])
+    bad[100] ^= 0x10
+    pages[count - 3] = bytes(bad)
+    reports, _ = _send({"base/5/16384.3": b"".join(pages)}, tmp_path)
+    assert [f.block for _, f in reports.failures] == [count - 3]
 
 
 def test_every_failure_is_reported(tmp_path):
