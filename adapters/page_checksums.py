@@ -47,24 +47,19 @@ def page_checksums(
     count = words.shape[0]
     sums = np.broadcast_to(_BASE_OFFSETS, (count, N_SUMS)).copy()
     tmp = np.empty_like(sums)
-    shifted = np.empty_like(sums)
     first_row = words[:, 0, :].copy()
     first_row[:, 2] &= _CHECKSUM_MASK
-
-    def mix(row: np.ndarray | None) -> None:
-        if row is None:
-            np.copyto(tmp, sums)
-        else:
-            np.bitwise_xor(sums, row, out=tmp)
-        np.right_shift(tmp, _SHIFT, out=shifted)
-        np.multiply(tmp, FNV_PRIME, out=sums)
-        np.bitwise_xor(sums, shifted, out=sums)
-
-    mix(first_row)
-    for i in range(1, words.shape[1]):
-        mix(words[:, i, :])
-    mix(None)
-    mix(None)
+    xor, multiply, shift = np.bitwise_xor, np.multiply, np.right_shift
+    # One round: tmp = lane ^ word; lane = tmp * FNV_PRIME ^ (tmp >> 17), in place.
+    for i in range(words.shape[1]):
+        xor(sums, first_row if i == 0 else words[:, i, :], out=tmp)
+        multiply(tmp, FNV_PRIME, out=sums)
+        shift(tmp, _SHIFT, out=tmp)
+        xor(sums, tmp, out=sums)
+    for _ in range(2):  # two rounds of zeros: tmp = lane
+        multiply(sums, FNV_PRIME, out=tmp)
+        shift(sums, _SHIFT, out=sums)
+        xor(sums, tmp, out=sums)
     folded = np.bitwise_xor.reduce(sums, axis=1)
     if isinstance(blocks, np.ndarray):
         numbers = blocks.astype(np.uint32)
