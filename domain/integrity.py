@@ -89,7 +89,7 @@ class BackupIntegrity:
 
     def sent(self, base: str, member: Member, sent: SentFile | None) -> None:
         """Record one member of archive `base` (`data` or a tablespace oid) as it was sent."""
-        if sent is None:
+        if sent is None or isinstance(member, BufferedFile):  # the manifest does not list itself
             return
         path = manifest_path(base, member.name, DATA_ARCHIVE)
         self._manifest.add(path, sent.size, member.mtime, sent.checksum)

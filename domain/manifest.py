@@ -146,6 +146,7 @@ class ManifestWriter:
         self._sha = hashlib.sha256()
         self._files = 0
         self.size = 0
+        self._finished = False
         self._emit(header(version, system_identifier))
 
     @property
@@ -161,6 +162,8 @@ class ManifestWriter:
 
     def add(self, path: str, size: int, mtime: float, checksum: str) -> None:
         """One sent file; `path` may hold surrogate escapes (non-UTF-8 names from the disk)."""
+        if self._finished:
+            raise ValueError(f"the manifest is finished: {path!r} cannot be added")
         raw = path.encode("utf-8", "surrogateescape")
         separator = "\n" if self._files == 0 else ",\n"
         self._emit(separator + file_line(raw, size, mtime, self.algorithm, checksum))
@@ -168,6 +171,7 @@ class ManifestWriter:
 
     def finish(self, ranges: Sequence[WalRange]) -> int:
         """Close the file list, add the WAL ranges and the checksum; return the total size."""
+        self._finished = True
         self._emit(wal_ranges_text(ranges))
         self._emit(checksum_line(self._sha.hexdigest()), hashed=False)
         return self.size

@@ -53,6 +53,12 @@ def test_the_manifest_lists_every_file_sent_under_postgresqls_paths(world):
     ]
 
 
+def test_the_manifest_ends_with_its_checksum_line(world):
+    world.run()
+    assert world.sink.contents["backup_manifest"].endswith(b'"}\n')
+    assert world.sink.contents["backup_manifest"].count(b'"Manifest-Checksum"') == 1
+
+
 def test_the_manifest_is_the_last_member_of_the_last_data_archive():
     world = World()
     world.run(max_archive_size=10_000)  # -S small: several data archives

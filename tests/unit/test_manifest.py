@@ -203,3 +203,10 @@ def test_tablespace_members_are_listed_under_pg_tblspc():
     assert manifest_path("16384", "PG_15_202209061/5/16385", "data") == (
         "pg_tblspc/16384/PG_15_202209061/5/16385"
     )
+
+
+def test_nothing_can_be_added_once_finished():
+    writer = ManifestWriter(io.BytesIO(), "CRC32C", 1)
+    writer.finish([WalRange(1, Lsn(1), Lsn(2))])
+    with pytest.raises(ValueError, match="finished"):
+        writer.add("late", 1, 0, "00")
