@@ -138,3 +138,35 @@ def test_the_page_check_starts_at_the_backup_start_lsn(world):
     assert len(pages) == 1
     (check,) = pages
     assert check.start_lsn == 0x2000028 and check.block_size == 8192
+
+
+def test_the_manifest_keeps_nothing_per_file_in_memory():
+    """The rendered lines go to the spooled buffer: at most 8 MiB in memory, then a temp file;
+    once there, 100,000 more files add far less than one Python object per file."""
+    import tracemalloc
+    from datetime import UTC, datetime
+
+    from domain.integrity import BackupIntegrity
+    from domain.model import BackupStart, BackupStop, FileEntry, FileKind, Lsn, SentFile
+    from tests.fakes import RecordingLog
+
+    start = BackupStart(Lsn(0x2000028), datetime(2026, 11, 26, tzinfo=UTC), 1)
+    integrity = BackupIntegrity(IntegrityRequest(), server_info(), start, RecordingLog())
+    entry = FileEntry("/pg/data/base/5/1", "base/5/1", FileKind.FILE, size=8192, mtime=1.0)
+    for n in range(100_000):
+        integrity.sent("data", entry, SentFile(8192, f"{n:08x}"))
+    assert integrity._buffer._rolled  # past SPOOL_IN_MEMORY: spooled out of memory
+    tracemalloc.start()
+    try:
+        for n in range(100_000):
+            integrity.sent("data", entry, SentFile(8192, f"{n:08x}"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20  # bytes: 100,000 per-file objects would take several MiB
+    stop = BackupStop(Lsn(0x3000100), datetime(2026, 11, 26, tzinfo=UTC), 1, "label")
+    member = integrity.manifest_member(stop, 0, 0)
+    assert member.size > 25 << 20  # ~130 bytes a line, 200,000 lines
+    member.buffer.seek(0)
+    assert member.buffer.read(41) == b"{ \"PostgreSQL-Backup-Manifest-Version\": 1"
+    integrity.close()
