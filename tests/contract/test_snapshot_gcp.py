@@ -62,5 +62,13 @@ class TestGceSnapshotProvider(GceFixtures, SnapshotProviderContract):
 
 
 def test_missing_project_is_refused() -> None:
+    # The rule moved out of the adapter to the provider's option checks (one place per option).
+    from entrypoints.options import BackupOptions
+    from entrypoints.providers.google import check_snapshot_options
+
+    options = BackupOptions(
+        destination_url="gs://bucket/path", server_name="pg",
+        cloud_provider="google-cloud-storage", gcp_zone=ZONE,
+    )
     with pytest.raises(InvalidInput, match="--gcp-project"):
-        GceSnapshotProvider("", ZONE, credentials=AnonymousCredentials())
+        check_snapshot_options(options)
