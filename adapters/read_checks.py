@@ -3,16 +3,19 @@ bytes sent and, for relation files of a cluster with data checksums, every page'
 
 Page checks are batched across files: one numpy pass costs about the same for one page as for
 a hundred (the per-call overhead dominates), and most relation files of a cluster are a page
-or three. Pages are copied into the archive's `PageBatch` as they are read and checked when it
-holds `BATCH_PAGES` pages, and at the latest before the archive completes (`finish`); a failure
-is reported then, with the file's path, through `ReadChecks.on_page_failure`. (Checking on a
-worker thread while the reader goes on was measured slower here: numpy's many short calls
-contend for the GIL, and the two cores are already busy with the codec and the upload.)
+or three. Pages of small files are copied into the archive's `PageBatch` and checked
+`BATCH_PAGES` at a time; a big file's 1 MiB read is checked in place. The checks run on the
+batch's worker thread while the reader goes on (at most `IN_FLIGHT` behind; numpy releases the
+GIL inside its loops), and every page is checked before the archive completes (`finish`). A
+failure is reported, with the file's path, through `ReadChecks.on_page_failure` (from the
+worker thread).
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +27,7 @@ from domain.model import PageCheck, PageFailure, PageFailureReport, ReadChecks, 
 
 BATCH_PAGES = 256  # 2 MiB of pages at 8 kB
 DIRECT_PAGES = 64  # a chunk this big is checked on its own, without copying it into a batch
+IN_FLIGHT = 3  # checks queued on the worker: at most ~3 MiB of read chunks held for them
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +43,16 @@ class _Run:
 class PageBatch:
     """Pages waiting to be checked, from one archive's files, in read order."""
 
-    def __init__(self, check: PageCheck, report: PageFailureReport | None) -> None:
+    def __init__(
+        self, check: PageCheck, report: PageFailureReport | None, threaded: bool = True
+    ) -> None:
         self._check = check
         self._report = report
         self._data = bytearray()
         self._runs: list[_Run] = []
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="pages") if threaded else None
+        self._slots = threading.BoundedSemaphore(IN_FLIGHT)
+        self._pending: list[Future[None]] = []
 
     def add(self, path: str, pages: memoryview, first_in_file: int, first_block: int) -> None:
         size = self._check.block_size
@@ -52,7 +61,7 @@ class PageBatch:
             return
         run = _Run(path, first_in_file, first_block, count)
         if count >= DIRECT_PAGES:  # a big file's chunk: checked in place, not copied
-            self._verify(pages[: count * size], [run])
+            self._submit(pages[: count * size], [run])
             return
         self._data += pages[: count * size]
         self._runs.append(run)
@@ -65,15 +74,42 @@ class PageBatch:
             return
         data, runs = bytes(self._data), self._runs
         self._data, self._runs = bytearray(), []
-        self._verify(data, runs)
+        self._submit(data, runs)
+
+    def _submit(self, data: bytes | memoryview, runs: list[_Run]) -> None:
+        """Check on the worker thread (the reader goes on), at most IN_FLIGHT behind."""
+        if self._pool is None:
+            self._verify(data, runs)
+            return
+        self._slots.acquire()
+        try:
+            future = self._pool.submit(self._verify, data, runs)
+        except BaseException:
+            self._slots.release()
+            raise
+        future.add_done_callback(lambda _f: self._slots.release())
+        waiting = []
+        for queued in [*self._pending, future]:
+            if queued.done():
+                queued.result()  # a check that raised raises here, on the reader's thread
+            else:
+                waiting.append(queued)
+        self._pending = waiting
 
     def finish(self) -> None:
         """Before the archive completes: every queued page checked, its failures reported."""
         self.flush()
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+        self.close()
 
     def close(self) -> None:
-        """An aborted archive: drop what is queued."""
+        """Drop what is queued and stop the worker (also after an aborted archive)."""
         self._data, self._runs = bytearray(), []
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def _verify(self, data: bytes | memoryview, runs: list[_Run]) -> None:
         blocks = np.concatenate(
