@@ -70,7 +70,13 @@ def test_both_installed_in_one_environment_ours_backs_up_and_barman_restores(
     for entry in oracle_site.iterdir():
         if not entry.name.startswith(("barman", "pip", "_distutils_hack", "distutils-")):
             (deps / entry.name).symlink_to(entry)
-    (site / "deps.pth").write_text(f"{deps}\n{sysconfig.get_paths()['purelib']}\n")
+    # ours' dependencies from the test interpreter, but never this package itself: under tox it
+    # is installed there, and pip would call our wheel "already satisfied" and skip its scripts
+    ours_names = ("cloud_base_backup", "domain", "adapters", "entrypoints", "pip", "_distutils_hack")
+    for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+        if not entry.name.startswith(ours_names) and not (deps / entry.name).exists():
+            (deps / entry.name).symlink_to(entry)
+    (site / "deps.pth").write_text(f"{deps}\n")
     pip = [oracle.root / "bin" / "pip", "--python", venv / "bin" / "python", "install", "-q"]
     pip += ["--no-deps", "--no-index", "--disable-pip-version-check"]
     ours, barmans = our_wheel(workdir / "wheels"), barman_wheel(oracle)
