@@ -9,7 +9,7 @@ from adapters.object_stores.destination import Destination
 from domain.errors import InvalidInput
 from domain.ports import Log, ObjectStore, SnapshotProvider
 from entrypoints.options import BackupOptions
-from entrypoints.providers.sdk import sdk_required
+from entrypoints.providers.sdk import sdk_required, snapshot_option_required
 
 NAME = "azure-blob-storage"
 
@@ -56,12 +56,7 @@ SNAPSHOT_REQUIRED = ("azure_resource_group",)  # beyond instance and disks, barm
 
 
 def check_snapshot_options(options: BackupOptions) -> None:
-    """What barman checks while building the compute client (exit 4)."""
-    if options.azure_subscription_id is None:
-        raise InvalidInput(
-            "--azure-subscription-id option must be set for snapshot backups "
-            "when cloud provider is azure-blob-storage"
-        )
+    snapshot_option_required(options.azure_subscription_id, "--azure-subscription-id", NAME)
 
 
 def snapshot_provider(options: BackupOptions, log: Log) -> SnapshotProvider:

@@ -9,7 +9,7 @@ from adapters.object_stores.destination import Destination
 from domain.errors import InvalidInput
 from domain.ports import Log, ObjectStore, SnapshotProvider
 from entrypoints.options import BackupOptions
-from entrypoints.providers.sdk import sdk_required
+from entrypoints.providers.sdk import sdk_required, snapshot_option_required
 
 NAME = "google-cloud-storage"
 _CONSOLE = "https://console.cloud.google.com/storage/browser/"
@@ -65,12 +65,7 @@ SNAPSHOT_REQUIRED = ("gcp_zone",)  # beyond instance and disks, barman's order
 
 
 def check_snapshot_options(options: BackupOptions) -> None:
-    """What barman checks while building the compute client (exit 4)."""
-    if options.gcp_project is None:
-        raise InvalidInput(
-            "--gcp-project option must be set for snapshot backups "
-            "when cloud provider is google-cloud-storage"
-        )
+    snapshot_option_required(options.gcp_project, "--gcp-project", NAME)
 
 
 def snapshot_provider(options: BackupOptions, log: Log) -> SnapshotProvider:
