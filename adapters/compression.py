@@ -6,13 +6,13 @@ import os
 from collections.abc import Callable
 from typing import Protocol
 
-from adapters.parallel_codecs import (
+from cloud_base_backup.adapters.parallel_codecs import (
     ByteSink,
     ParallelBzip2Writer,
     ParallelLz4Writer,
     ParallelSnappyWriter,
 )
-from domain.errors import InvalidInput
+from cloud_base_backup.domain.errors import InvalidInput
 
 
 class StreamWriter(Protocol):

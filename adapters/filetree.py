@@ -9,11 +9,11 @@ import stat
 from collections.abc import Iterator
 from functools import lru_cache
 
-from adapters.system import NullLog
-from domain.errors import SourceReadError
-from domain.model import FileEntry, FileKind
-from domain.plan import ArchiveSpec
-from domain.ports import Log
+from cloud_base_backup.adapters.system import NullLog
+from cloud_base_backup.domain.errors import SourceReadError
+from cloud_base_backup.domain.model import FileEntry, FileKind
+from cloud_base_backup.domain.plan import ArchiveSpec
+from cloud_base_backup.domain.ports import Log
 
 
 @lru_cache(maxsize=256)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 
-from domain.errors import MountError
-from domain.snapshots import Mount, parse_findmnt
+from cloud_base_backup.domain.errors import MountError
+from cloud_base_backup.domain.snapshots import Mount, parse_findmnt
 
 Runner = Callable[[list[str]], str]
 

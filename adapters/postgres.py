@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from domain.errors import (
+from cloud_base_backup.domain.errors import (
     InvalidInput,
     PostgresConnectionError,
     PostgresError,
@@ -18,9 +18,9 @@ from domain.errors import (
     UnsupportedServer,
     first_line,
 )
-from domain.model import BackupStart, BackupStop, Lsn, ServerInfo, Tablespace
-from domain.ports import Log
-from domain.redaction import credentials_in, redact
+from cloud_base_backup.domain.model import BackupStart, BackupStop, Lsn, ServerInfo, Tablespace
+from cloud_base_backup.domain.ports import Log
+from cloud_base_backup.domain.redaction import credentials_in, redact
 
 LOST = "Connection to the Postgres server was lost during the backup."
 _FILES = (

@@ -20,10 +20,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adapters.digests import new_digest
-from adapters.page_checksums import suspect_pages
-from domain.manifest import first_block
-from domain.model import PageCheck, PageFailure, PageFailureReport, ReadChecks, SentFile
+from cloud_base_backup.adapters.digests import new_digest
+from cloud_base_backup.adapters.page_checksums import suspect_pages
+from cloud_base_backup.domain.manifest import first_block
+from cloud_base_backup.domain.model import (
+    PageCheck,
+    PageFailure,
+    PageFailureReport,
+    ReadChecks,
+    SentFile,
+)
 
 BATCH_PAGES = 256  # 2 MiB of pages at 8 kB
 DIRECT_PAGES = 64  # a chunk this big is checked on its own, without copying it into a batch

@@ -25,9 +25,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from domain.errors import BackupError
-from domain.lifecycle import BackupRun, LifecycleObserver
-from domain.model import ArchiveResult, Member
+from cloud_base_backup.domain.errors import BackupError
+from cloud_base_backup.domain.lifecycle import BackupRun, LifecycleObserver
+from cloud_base_backup.domain.model import ArchiveResult, Member
 
 MIB = 1 << 20
 TERMINAL_INTERVAL = 0.5  # seconds between redraws of the terminal line

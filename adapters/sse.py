@@ -6,8 +6,8 @@ import base64
 import binascii
 import os
 
-from domain.errors import InvalidInput
-from domain.redaction import add_secret
+from cloud_base_backup.domain.errors import InvalidInput
+from cloud_base_backup.domain.redaction import add_secret
 
 _PREFIX = "file://"
 

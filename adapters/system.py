@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import structlog
 
-from domain.redaction import redact_value
+from cloud_base_backup.domain.redaction import redact_value
 
 
 class SystemClock:

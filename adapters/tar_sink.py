@@ -11,13 +11,13 @@ from collections.abc import Callable
 from functools import partial
 from typing import BinaryIO
 
-from adapters.compression import SUFFIXES, StreamWriter, open_writer
-from adapters.read_checks import FileReadCheck, PageBatch
-from adapters.system import NullLog
-from adapters.uploads import PartUploader, Throttle, UploadPool
-from domain.errors import BackupError, SourceReadError
-from domain.manifest import relation_name_rule
-from domain.model import (
+from cloud_base_backup.adapters.compression import SUFFIXES, StreamWriter, open_writer
+from cloud_base_backup.adapters.read_checks import FileReadCheck, PageBatch
+from cloud_base_backup.adapters.system import NullLog
+from cloud_base_backup.adapters.uploads import PartUploader, Throttle, UploadPool
+from cloud_base_backup.domain.errors import BackupError, SourceReadError
+from cloud_base_backup.domain.manifest import relation_name_rule
+from cloud_base_backup.domain.model import (
     ArchiveResult,
     BufferedFile,
     FileEntry,
@@ -27,7 +27,7 @@ from domain.model import (
     ReadChecks,
     SentFile,
 )
-from domain.ports import Log, ObjectStore
+from cloud_base_backup.domain.ports import Log, ObjectStore
 
 _COPY_BUFSIZE = 1 << 20
 

@@ -10,8 +10,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import Any
 
-from domain.errors import BackupError, StorageError
-from domain.ports import MultipartUpload, ObjectStore
+from cloud_base_backup.domain.errors import BackupError, StorageError
+from cloud_base_backup.domain.ports import MultipartUpload, ObjectStore
 
 
 class UploadPool:

@@ -41,9 +41,9 @@ def read_path_cost(
     """Seconds (medians: wall, and CPU of this process) to push every file of `pgdata` through the tar
     writer's read path without and with the checks, from the page cache, into a null codec:
     what the checks cost without the store's and the machine's noise."""
-    from adapters.read_checks import FileReadCheck, PageBatch
-    from adapters.tar_sink import TarStream
-    from domain.model import PageCheck, ReadChecks
+    from cloud_base_backup.adapters.read_checks import FileReadCheck, PageBatch
+    from cloud_base_backup.adapters.tar_sink import TarStream
+    from cloud_base_backup.domain.model import PageCheck, ReadChecks
 
     class Null:
         def write(self, data: bytes) -> int:

@@ -1,11 +1,11 @@
 """The embedding API of the backup domain: use cases, ports, the lifecycle's hooks, errors."""
 
-from domain.archive_job import ArchiveDeps
-from domain.errors import BackupError
-from domain.exit_codes import ExitCode
-from domain.lifecycle import BackupRun, LifecycleHooks, LifecycleObserver
-from domain.metadata import BackupInfo
-from domain.ports import (
+from cloud_base_backup.domain.archive_job import ArchiveDeps
+from cloud_base_backup.domain.errors import BackupError
+from cloud_base_backup.domain.exit_codes import ExitCode
+from cloud_base_backup.domain.lifecycle import BackupRun, LifecycleHooks, LifecycleObserver
+from cloud_base_backup.domain.metadata import BackupInfo
+from cloud_base_backup.domain.ports import (
     ArchiveSink,
     ArchiveWriter,
     Clock,
@@ -16,8 +16,13 @@ from domain.ports import (
     PostgresServer,
     Progress,
 )
-from domain.services import BackupDeps, BackupRequest, check_connectivity, take_backup
-from domain.splitting import ChunkPolicy
+from cloud_base_backup.domain.services import (
+    BackupDeps,
+    BackupRequest,
+    check_connectivity,
+    take_backup,
+)
+from cloud_base_backup.domain.splitting import ChunkPolicy
 
 __all__ = [
     "ArchiveDeps",

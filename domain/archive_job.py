@@ -6,13 +6,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from domain.integrity import BackupIntegrity
-from domain.lifecycle import BackupRun, RunDeps, RunEvents
-from domain.model import Member
-from domain.plan import BackupPlan
-from domain.ports import ArchiveSink, FileTree, Progress
-from domain.splitting import capped
-from domain.streaming import ArchiveStreamer
+from cloud_base_backup.domain.integrity import BackupIntegrity
+from cloud_base_backup.domain.lifecycle import BackupRun, RunDeps, RunEvents
+from cloud_base_backup.domain.model import Member
+from cloud_base_backup.domain.plan import BackupPlan
+from cloud_base_backup.domain.ports import ArchiveSink, FileTree, Progress
+from cloud_base_backup.domain.splitting import capped
+from cloud_base_backup.domain.streaming import ArchiveStreamer
 
 
 @dataclass(kw_only=True)

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from domain import metadata
-from domain.errors import BackupExists
-from domain.lifecycle import EXISTS, BackupRun
-from domain.ports import Log, ObjectStore
-from domain.records import claimed_info
+from cloud_base_backup.domain import metadata
+from cloud_base_backup.domain.errors import BackupExists
+from cloud_base_backup.domain.lifecycle import EXISTS, BackupRun
+from cloud_base_backup.domain.ports import Log, ObjectStore
+from cloud_base_backup.domain.records import claimed_info
 
 TAKEN = " (another run claimed it first)"
 

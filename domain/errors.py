@@ -1,6 +1,6 @@
 """Domain errors: each carries the exit code the entrypoint returns for it."""
 
-from domain.exit_codes import ExitCode
+from cloud_base_backup.domain.exit_codes import ExitCode
 
 
 class BackupError(Exception):

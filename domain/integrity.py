@@ -11,8 +11,8 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 
-from domain.layout import DATA_ARCHIVE
-from domain.manifest import (
+from cloud_base_backup.domain.layout import DATA_ARCHIVE
+from cloud_base_backup.domain.manifest import (
     DEFAULT_CHECKSUM,
     MANIFEST_NAME,
     ManifestWriter,
@@ -20,7 +20,7 @@ from domain.manifest import (
     manifest_version,
     wal_ranges,
 )
-from domain.model import (
+from cloud_base_backup.domain.model import (
     BackupStart,
     BackupStop,
     BufferedFile,
@@ -31,7 +31,7 @@ from domain.model import (
     SentFile,
     ServerInfo,
 )
-from domain.ports import Log
+from cloud_base_backup.domain.ports import Log
 
 # Like PostgreSQL's base backup: the first failures of a file are named, then only counted.
 MAX_NAMED_PER_FILE = 5

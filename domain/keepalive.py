@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from domain.errors import PostgresConnectionError
-from domain.ports import Log
+from cloud_base_backup.domain.errors import PostgresConnectionError
+from cloud_base_backup.domain.ports import Log
 
 THREAD_NAME = "barman_keepalive_thread"  # barman's name, so thread dumps read the same
 

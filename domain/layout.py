@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
-from domain.model import BackupId
+from cloud_base_backup.domain.model import BackupId
 
 DATA_ARCHIVE = "data"
 

@@ -28,8 +28,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain import layout
-from domain.errors import (
+from cloud_base_backup.domain import layout
+from cloud_base_backup.domain.errors import (
     BackupError,
     BackupExists,
     BackupFailed,
@@ -38,12 +38,12 @@ from domain.errors import (
     PostgresConnectionError,
     first_line,
 )
-from domain.model import (
+from cloud_base_backup.domain.model import (
     BackupId,
     BackupStart,
 )
-from domain.ports import Clock, Log, ObjectStore
-from domain.run import (
+from cloud_base_backup.domain.ports import Clock, Log, ObjectStore
+from cloud_base_backup.domain.run import (
     BackupRun,
     BeforeStart,
     FinalMembers,

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from domain.model import Lsn
+from cloud_base_backup.domain.model import Lsn
 
 MANIFEST_NAME = "backup_manifest"
 # pg_basebackup's --manifest-checksums names; CRC32C is its default.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from domain.redaction import redact
+from cloud_base_backup.domain.redaction import redact
 
 STARTED = "STARTED"
 DONE = "DONE"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from domain.errors import InvalidArgument
-from domain.model import BACKUP_ID_RE
+from cloud_base_backup.domain.errors import InvalidArgument
+from cloud_base_backup.domain.model import BACKUP_ID_RE
 
 DEFAULT_MAX_ARCHIVE_SIZE = 100 * 1024**3
 RESERVED_BACKUP_NAMES = frozenset(

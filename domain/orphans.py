@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from domain.errors import BackupError, InvalidArgument, first_line
-from domain.ports import Clock, Log, UploadJanitor
+from cloud_base_backup.domain.errors import BackupError, InvalidArgument, first_line
+from cloud_base_backup.domain.ports import Clock, Log, UploadJanitor
 
 if TYPE_CHECKING:
-    from domain.lifecycle import BackupRun
+    from cloud_base_backup.domain.lifecycle import BackupRun
 
 DEFAULT_STALE_AFTER = 24 * 3600.0  # seconds; 0 = never
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

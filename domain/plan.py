@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from domain.layout import DATA_ARCHIVE
-from domain.model import ServerInfo, Tablespace
+from cloud_base_backup.domain.layout import DATA_ARCHIVE
+from cloud_base_backup.domain.model import ServerInfo, Tablespace
 
 # Files PostgreSQL rewrites or never needs after restore; pruned at any depth, in PGDATA and
 # in tablespaces (the list PostgreSQL's own base backup and barman both skip).

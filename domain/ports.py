@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from domain.model import (
+from cloud_base_backup.domain.model import (
     ArchiveResult,
     BackupId,
     BackupStart,
@@ -18,9 +18,9 @@ from domain.model import (
     SentFile,
     ServerInfo,
 )
-from domain.plan import ArchiveSpec
-from domain.snapshots import AttachedDisk, Mount, SnapshotSet
-from domain.splitting import ChunkPolicy
+from cloud_base_backup.domain.plan import ArchiveSpec
+from cloud_base_backup.domain.snapshots import AttachedDisk, Mount, SnapshotSet
+from cloud_base_backup.domain.splitting import ChunkPolicy
 
 
 class PostgresServer(Protocol):

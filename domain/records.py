@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain import metadata
-from domain.errors import BackupError
-from domain.lifecycle import FAILED, FAILED_INFO, INFO_UPLOAD_FAILED, RELAY_FAILED, BackupRun
-from domain.metadata import BackupInfo
-from domain.model import BackupStart, BackupStop, ServerInfo
-from domain.ports import Log, ObjectStore
+from cloud_base_backup.domain import metadata
+from cloud_base_backup.domain.errors import BackupError
+from cloud_base_backup.domain.lifecycle import (
+    FAILED,
+    FAILED_INFO,
+    INFO_UPLOAD_FAILED,
+    RELAY_FAILED,
+    BackupRun,
+)
+from cloud_base_backup.domain.metadata import BackupInfo
+from cloud_base_backup.domain.model import BackupStart, BackupStop, ServerInfo
+from cloud_base_backup.domain.ports import Log, ObjectStore
 
 
 def claimed_info(info: ServerInfo) -> BackupInfo:

@@ -8,16 +8,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from domain import metadata
-from domain.archive_job import ArchiveDeps, ArchiveJob
-from domain.errors import InvalidInput
-from domain.layout import DATA_ARCHIVE
-from domain.lifecycle import BackupRun
-from domain.model import BackupId, Member, Tablespace
-from domain.plan import ArchiveSpec, BackupPlan, data_excludes, tablespace_spec
-from domain.ports import FileTree
-from domain.records import RelayedRecord
-from domain.session import NoSession
+from cloud_base_backup.domain import metadata
+from cloud_base_backup.domain.archive_job import ArchiveDeps, ArchiveJob
+from cloud_base_backup.domain.errors import InvalidInput
+from cloud_base_backup.domain.layout import DATA_ARCHIVE
+from cloud_base_backup.domain.lifecycle import BackupRun
+from cloud_base_backup.domain.model import BackupId, Member, Tablespace
+from cloud_base_backup.domain.plan import ArchiveSpec, BackupPlan, data_excludes, tablespace_spec
+from cloud_base_backup.domain.ports import FileTree
+from cloud_base_backup.domain.records import RelayedRecord
+from cloud_base_backup.domain.session import NoSession
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from domain.errors import BackupError
-from domain.metadata import BackupInfo
-from domain.model import (
+from cloud_base_backup.domain.errors import BackupError
+from cloud_base_backup.domain.metadata import BackupInfo
+from cloud_base_backup.domain.model import (
     ArchiveResult,
     BackupId,
     BackupStart,

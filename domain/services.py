@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from domain.archive_job import ArchiveDeps, ArchiveJob
-from domain.integrity import BackupIntegrity, IntegrityRequest
-from domain.lifecycle import BackupRun
-from domain.metadata import BackupInfo
-from domain.model import BackupStart, Lsn, Member, ServerInfo
-from domain.plan import make_plan
-from domain.ports import ObjectStore, PostgresServer
-from domain.records import CloudRecord
-from domain.session import PostgresSession
+from cloud_base_backup.domain.archive_job import ArchiveDeps, ArchiveJob
+from cloud_base_backup.domain.integrity import BackupIntegrity, IntegrityRequest
+from cloud_base_backup.domain.lifecycle import BackupRun
+from cloud_base_backup.domain.metadata import BackupInfo
+from cloud_base_backup.domain.model import BackupStart, Lsn, Member, ServerInfo
+from cloud_base_backup.domain.plan import make_plan
+from cloud_base_backup.domain.ports import ObjectStore, PostgresServer
+from cloud_base_backup.domain.records import CloudRecord
+from cloud_base_backup.domain.session import PostgresSession
 
 __all__ = ["BackupDeps", "BackupRequest", "check_connectivity", "take_backup"]
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from domain.keepalive import KeepaliveTicker
-from domain.lifecycle import BackupRun
-from domain.model import BackupStart, BackupStop
-from domain.ports import Log, PostgresServer
+from cloud_base_backup.domain.keepalive import KeepaliveTicker
+from cloud_base_backup.domain.lifecycle import BackupRun
+from cloud_base_backup.domain.model import BackupStart, BackupStop
+from cloud_base_backup.domain.ports import Log, PostgresServer
 
 
 class PostgresSession:

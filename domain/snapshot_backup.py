@@ -6,14 +6,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from domain.errors import BackupError, InvalidInput, SnapshotProviderError
-from domain.lifecycle import BackupRun, RunDeps, RunEvents
-from domain.metadata import BackupInfo
-from domain.model import Member, ServerInfo
-from domain.ports import MountInspector, PostgresServer, SnapshotProvider
-from domain.records import CloudRecord
-from domain.session import PostgresSession
-from domain.snapshots import AttachedDisk, Mount, SnapshotRequest, is_within, snapshots_info
+from cloud_base_backup.domain.errors import BackupError, InvalidInput, SnapshotProviderError
+from cloud_base_backup.domain.lifecycle import BackupRun, RunDeps, RunEvents
+from cloud_base_backup.domain.metadata import BackupInfo
+from cloud_base_backup.domain.model import Member, ServerInfo
+from cloud_base_backup.domain.ports import MountInspector, PostgresServer, SnapshotProvider
+from cloud_base_backup.domain.records import CloudRecord
+from cloud_base_backup.domain.session import PostgresSession
+from cloud_base_backup.domain.snapshots import (
+    AttachedDisk,
+    Mount,
+    SnapshotRequest,
+    is_within,
+    snapshots_info,
+)
 
 
 @dataclass(kw_only=True)

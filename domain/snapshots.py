@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.errors import InvalidInput
-from domain.model import BackupId
+from cloud_base_backup.domain.errors import InvalidInput
+from cloud_base_backup.domain.model import BackupId
 
 
 @dataclass(frozen=True)

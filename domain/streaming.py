@@ -6,15 +6,22 @@ import posixpath
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from domain import layout
-from domain.copy_stats import CopyTimes
-from domain.errors import SourceReadError
-from domain.integrity import BackupIntegrity
-from domain.lifecycle import RunEvents
-from domain.model import FileKind, Member
-from domain.plan import PG_CONTROL, ArchiveSpec, BackupPlan
-from domain.ports import ArchiveSink, ArchiveWriter, Clock, FileTree, Log, Progress
-from domain.splitting import must_roll
+from cloud_base_backup.domain import layout
+from cloud_base_backup.domain.copy_stats import CopyTimes
+from cloud_base_backup.domain.errors import SourceReadError
+from cloud_base_backup.domain.integrity import BackupIntegrity
+from cloud_base_backup.domain.lifecycle import RunEvents
+from cloud_base_backup.domain.model import FileKind, Member
+from cloud_base_backup.domain.plan import PG_CONTROL, ArchiveSpec, BackupPlan
+from cloud_base_backup.domain.ports import (
+    ArchiveSink,
+    ArchiveWriter,
+    Clock,
+    FileTree,
+    Log,
+    Progress,
+)
+from cloud_base_backup.domain.splitting import must_roll
 
 
 class StreamDeps(Protocol):

@@ -12,12 +12,12 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, TextIO
 
-from domain import redaction
-from domain.errors import BackupError, Interrupted
-from domain.exit_codes import ExitCode
-from entrypoints.hook import is_hook, run_hook
-from entrypoints.options import BackupOptions, parse_tags_csv
-from entrypoints.parser import ParserExit, build_parser
+from cloud_base_backup.domain import redaction
+from cloud_base_backup.domain.errors import BackupError, Interrupted
+from cloud_base_backup.domain.exit_codes import ExitCode
+from cloud_base_backup.entrypoints.hook import is_hook, run_hook
+from cloud_base_backup.entrypoints.options import BackupOptions, parse_tags_csv
+from cloud_base_backup.entrypoints.parser import ParserExit, build_parser
 
 
 def options_from_args(ns: argparse.Namespace) -> BackupOptions:
@@ -86,7 +86,9 @@ def main(
     if options.sse_customer_key and not options.sse_customer_key.startswith("file://"):
         redaction.add_secret(options.sse_customer_key)  # an inline key given by mistake
 
-    from entrypoints.container import make_container  # SDKs load only when a run needs them
+    from cloud_base_backup.entrypoints.container import (
+        make_container,  # SDKs load only when a run needs them
+    )
 
     container = make_container(options, env, stderr)
     if configure is not None:

@@ -7,13 +7,13 @@ from typing import TextIO
 
 from dependency_injector import containers, providers
 
-from domain.archive_job import ArchiveDeps
-from domain.relay import relay_backup
-from domain.services import BackupDeps, check_connectivity, take_backup
-from domain.snapshot_backup import SnapshotDeps, take_snapshot_backup
-from entrypoints import factories as f
-from entrypoints.options import BackupOptions
-from entrypoints.providers import aws, azure, google
+from cloud_base_backup.domain.archive_job import ArchiveDeps
+from cloud_base_backup.domain.relay import relay_backup
+from cloud_base_backup.domain.services import BackupDeps, check_connectivity, take_backup
+from cloud_base_backup.domain.snapshot_backup import SnapshotDeps, take_snapshot_backup
+from cloud_base_backup.entrypoints import factories as f
+from cloud_base_backup.entrypoints.options import BackupOptions
+from cloud_base_backup.entrypoints.providers import aws, azure, google
 
 
 class Container(containers.DeclarativeContainer):

@@ -9,17 +9,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TextIO, cast
 
-from adapters.filetree import LocalFileTree
-from adapters.mounts import FindmntMountInspector
-from adapters.object_stores.destination import Destination
-from adapters.reporting import RunReporter, reporter_for, terminal_for
-from adapters.system import NullProgress, SystemClock, make_logger
-from adapters.tar_sink import TarArchiveSink
-from domain.claim import ClaimBackupId
-from domain.integrity import IntegrityRequest
-from domain.lifecycle import LifecycleHooks
-from domain.orphans import AbortStaleUploads
-from domain.ports import (
+from cloud_base_backup.adapters.filetree import LocalFileTree
+from cloud_base_backup.adapters.mounts import FindmntMountInspector
+from cloud_base_backup.adapters.object_stores.destination import Destination
+from cloud_base_backup.adapters.reporting import RunReporter, reporter_for, terminal_for
+from cloud_base_backup.adapters.system import NullProgress, SystemClock, make_logger
+from cloud_base_backup.adapters.tar_sink import TarArchiveSink
+from cloud_base_backup.domain.claim import ClaimBackupId
+from cloud_base_backup.domain.integrity import IntegrityRequest
+from cloud_base_backup.domain.lifecycle import LifecycleHooks
+from cloud_base_backup.domain.orphans import AbortStaleUploads
+from cloud_base_backup.domain.ports import (
     ArchiveSink,
     Clock,
     FileTree,
@@ -30,13 +30,13 @@ from domain.ports import (
     Progress,
     UploadJanitor,
 )
-from domain.relay import RelayRequest
-from domain.services import BackupRequest
-from domain.snapshots import SnapshotRequest
-from domain.splitting import chunk_size
-from entrypoints.options import BackupOptions
-from entrypoints.providers.registry import provider_module
-from entrypoints.providers.urls import parse_destination
+from cloud_base_backup.domain.relay import RelayRequest
+from cloud_base_backup.domain.services import BackupRequest
+from cloud_base_backup.domain.snapshots import SnapshotRequest
+from cloud_base_backup.domain.splitting import chunk_size
+from cloud_base_backup.entrypoints.options import BackupOptions
+from cloud_base_backup.entrypoints.providers.registry import provider_module
+from cloud_base_backup.entrypoints.providers.urls import parse_destination
 
 
 def terminal(stderr: TextIO, options: BackupOptions) -> TextIO:
@@ -71,7 +71,7 @@ def destination(options: BackupOptions) -> Destination:
 
 
 def postgres(options: BackupOptions, log: Log) -> Iterator[PostgresServer]:
-    from adapters.postgres import ConnParams, PsycopgPostgres
+    from cloud_base_backup.adapters.postgres import ConnParams, PsycopgPostgres
 
     params = ConnParams(host=options.host, port=options.port, user=options.user, dbname=options.dbname)
     server = PsycopgPostgres(params, log)

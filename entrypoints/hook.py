@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from domain.errors import HookBackupNotDone, InvalidInput
-from domain.exit_codes import ExitCode
-from entrypoints.options import BackupOptions
+from cloud_base_backup.domain.errors import HookBackupNotDone, InvalidInput
+from cloud_base_backup.domain.exit_codes import ExitCode
+from cloud_base_backup.entrypoints.options import BackupOptions
 
 HOOKS = ("backup_script", "backup_retry_script")
 _WHERE = "barman sets it when it runs this command as post_backup_(retry_)script"

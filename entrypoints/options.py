@@ -6,9 +6,9 @@ import csv
 import re
 from dataclasses import dataclass, field
 
-from domain.errors import InvalidArgument, InvalidInput
-from domain.options import DEFAULT_MAX_ARCHIVE_SIZE
-from domain.orphans import DEFAULT_STALE_AFTER
+from cloud_base_backup.domain.errors import InvalidArgument, InvalidInput
+from cloud_base_backup.domain.options import DEFAULT_MAX_ARCHIVE_SIZE
+from cloud_base_backup.domain.orphans import DEFAULT_STALE_AFTER
 
 PROVIDERS = ("aws-s3", "azure-blob-storage", "google-cloud-storage")
 # Tags follow S3's rules on every provider, as barman's do.

@@ -8,13 +8,13 @@ from datetime import datetime
 from importlib import metadata
 from typing import Any, NoReturn, TextIO
 
-from domain.errors import InvalidArgument
-from domain.manifest import CHECKSUM_ALGORITHMS, DEFAULT_CHECKSUM
-from domain.options import parse_size as _parse_size
-from domain.options import validate_backup_name as _validate_backup_name
-from domain.orphans import parse_duration as _parse_duration
-from entrypoints.options import PROVIDERS
-from entrypoints.options import check_tag as _check_tag
+from cloud_base_backup.domain.errors import InvalidArgument
+from cloud_base_backup.domain.manifest import CHECKSUM_ALGORITHMS, DEFAULT_CHECKSUM
+from cloud_base_backup.domain.options import parse_size as _parse_size
+from cloud_base_backup.domain.options import validate_backup_name as _validate_backup_name
+from cloud_base_backup.domain.orphans import parse_duration as _parse_duration
+from cloud_base_backup.entrypoints.options import PROVIDERS
+from cloud_base_backup.entrypoints.options import check_tag as _check_tag
 
 VERSION = "3.20.1"  # the barman release whose command line this one matches
 DISTRIBUTION = "cloud-base-backup"

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from domain.errors import (
+from cloud_base_backup.domain.errors import (
     BucketNotFound,
     CloudConnectionError,
     PostgresConnectionError,
     PostgresError,
     StorageError,
 )
-from domain.model import (
+from cloud_base_backup.domain.model import (
     ArchiveResult,
     BackupStart,
     BackupStop,
@@ -31,8 +31,8 @@ from domain.model import (
     ServerInfo,
     Tablespace,
 )
-from domain.plan import ArchiveSpec
-from domain.splitting import ChunkPolicy
+from cloud_base_backup.domain.plan import ArchiveSpec
+from cloud_base_backup.domain.splitting import ChunkPolicy
 
 UTC = UTC
 

@@ -18,17 +18,17 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobBlock, ContainerClient
 
-from adapters.system import NullLog
-from domain.errors import (
+from cloud_base_backup.adapters.system import NullLog
+from cloud_base_backup.domain.errors import (
     BackupError,
     BucketNotFound,
     CloudConnectionError,
     StorageError,
     first_line,
 )
-from domain.model import OpenUpload
-from domain.ports import Log
-from domain.splitting import ChunkPolicy
+from cloud_base_backup.domain.model import OpenUpload
+from cloud_base_backup.domain.ports import Log
+from cloud_base_backup.domain.splitting import ChunkPolicy
 
 from .azure_retries import credential_summary
 

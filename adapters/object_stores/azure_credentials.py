@@ -8,10 +8,10 @@ from typing import Any
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from adapters.object_stores.azure_retries import LoggedExponentialRetry
-from adapters.object_stores.destination import Destination
-from domain.errors import InvalidInput
-from domain.ports import Log
+from cloud_base_backup.adapters.object_stores.azure_retries import LoggedExponentialRetry
+from cloud_base_backup.adapters.object_stores.destination import Destination
+from cloud_base_backup.domain.errors import InvalidInput
+from cloud_base_backup.domain.ports import Log
 
 CREDENTIALS = ("azure-cli", "managed-identity", "default")
 MIB = 1 << 20

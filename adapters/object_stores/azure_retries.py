@@ -16,8 +16,8 @@ from typing import Any
 from azure.core.exceptions import ClientAuthenticationError
 from azure.storage.blob import ExponentialRetry
 
-from adapters.object_stores.retry_log import exception_cause, log_retry
-from domain.ports import Log
+from cloud_base_backup.adapters.object_stores.retry_log import exception_cause, log_retry
+from cloud_base_backup.domain.ports import Log
 
 FIRST_CONTACT_ATTEMPTS = 3
 SDK_RETRIES = 3  # ExponentialRetry's default retry_total: 4 attempts in all

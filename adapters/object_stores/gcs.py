@@ -28,9 +28,12 @@ from google.cloud.storage.client import Client
 from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 from google.cloud.storage.retry import DEFAULT_RETRY
 
-from adapters.object_stores.gcs_retries import first_contact_retry, logged_default_retry
-from adapters.system import NullLog
-from domain.errors import (
+from cloud_base_backup.adapters.object_stores.gcs_retries import (
+    first_contact_retry,
+    logged_default_retry,
+)
+from cloud_base_backup.adapters.system import NullLog
+from cloud_base_backup.domain.errors import (
     BackupError,
     BucketNotFound,
     CloudConnectionError,
@@ -38,9 +41,9 @@ from domain.errors import (
     StorageError,
     first_line,
 )
-from domain.model import OpenUpload
-from domain.ports import Log
-from domain.splitting import ChunkPolicy
+from cloud_base_backup.domain.model import OpenUpload
+from cloud_base_backup.domain.ports import Log
+from cloud_base_backup.domain.splitting import ChunkPolicy
 
 from .gcs_upload import TEMP_MARK, GcsComposeUpload, GcsXmlMultipartUpload
 

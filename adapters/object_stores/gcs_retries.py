@@ -15,8 +15,8 @@ from typing import Any
 from google.api_core.retry import Retry
 from google.cloud.storage.retry import DEFAULT_RETRY, _should_retry
 
-from adapters.object_stores.retry_log import exception_cause, log_retry
-from domain.ports import Log
+from cloud_base_backup.adapters.object_stores.retry_log import exception_cause, log_retry
+from cloud_base_backup.domain.ports import Log
 
 PROVIDER = "google-cloud-storage"
 FIRST_CONTACT_ATTEMPTS = 3

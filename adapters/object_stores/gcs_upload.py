@@ -11,8 +11,8 @@ from urllib.parse import quote
 from google.cloud.storage._media import _helpers
 from google.cloud.storage._media.requests.upload import XMLMPUContainer, XMLMPUPart
 
-from domain.errors import first_line
-from domain.ports import Log
+from cloud_base_backup.domain.errors import first_line
+from cloud_base_backup.domain.ports import Log
 
 if TYPE_CHECKING:
     from .gcs import GcsObjectStore

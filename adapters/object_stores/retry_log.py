@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.ports import Log
+from cloud_base_backup.domain.ports import Log
 
 RETRY_EVENT = "store.retry"
 

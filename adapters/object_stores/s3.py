@@ -20,18 +20,18 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from adapters.object_stores.s3_retries import RetryBudget, RetryLogger
-from adapters.system import NullLog
-from domain.errors import (
+from cloud_base_backup.adapters.object_stores.s3_retries import RetryBudget, RetryLogger
+from cloud_base_backup.adapters.system import NullLog
+from cloud_base_backup.domain.errors import (
     BackupError,
     BucketNotFound,
     CloudConnectionError,
     InvalidInput,
     StorageError,
 )
-from domain.model import OpenUpload
-from domain.ports import Log
-from domain.splitting import ChunkPolicy
+from cloud_base_backup.domain.model import OpenUpload
+from cloud_base_backup.domain.ports import Log
+from cloud_base_backup.domain.splitting import ChunkPolicy
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.object_stores.retry_log import exception_cause, log_retry
-from domain.ports import Log
+from cloud_base_backup.adapters.object_stores.retry_log import exception_cause, log_retry
+from cloud_base_backup.domain.ports import Log
 
 DEFAULT_MODE = "standard"
 DEFAULT_MAX_ATTEMPTS = 11  # uploads: the first try and 10 retries, backoff up to 20 s each

@@ -14,10 +14,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 
-from adapters.snapshots.sdk_errors import translated
-from domain.errors import InvalidInput, SnapshotProviderError
-from domain.model import BackupId
-from domain.snapshots import AttachedDisk, SnapshotSet, TakenSnapshot, snapshot_name
+from cloud_base_backup.adapters.snapshots.sdk_errors import translated
+from cloud_base_backup.domain.errors import InvalidInput, SnapshotProviderError
+from cloud_base_backup.domain.model import BackupId
+from cloud_base_backup.domain.snapshots import (
+    AttachedDisk,
+    SnapshotSet,
+    TakenSnapshot,
+    snapshot_name,
+)
 
 _LIVE_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
 _ROOT_DEVICES = ("/dev/sda1", "/dev/xvda")

@@ -10,10 +10,15 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute.models import CreationData, Snapshot, SnapshotProperties
 
-from adapters.snapshots.sdk_errors import translated
-from domain.errors import SnapshotProviderError
-from domain.model import BackupId
-from domain.snapshots import AttachedDisk, SnapshotSet, TakenSnapshot, snapshot_name
+from cloud_base_backup.adapters.snapshots.sdk_errors import translated
+from cloud_base_backup.domain.errors import SnapshotProviderError
+from cloud_base_backup.domain.model import BackupId
+from cloud_base_backup.domain.snapshots import (
+    AttachedDisk,
+    SnapshotSet,
+    TakenSnapshot,
+    snapshot_name,
+)
 
 
 def _translated(what: str) -> AbstractContextManager[None]:

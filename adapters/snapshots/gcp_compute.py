@@ -13,10 +13,15 @@ from google.api_core.exceptions import GoogleAPIError, NotFound
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import compute_v1
 
-from adapters.snapshots.sdk_errors import translated
-from domain.errors import InvalidInput, SnapshotProviderError, first_line
-from domain.model import BackupId
-from domain.snapshots import AttachedDisk, SnapshotSet, TakenSnapshot, snapshot_name
+from cloud_base_backup.adapters.snapshots.sdk_errors import translated
+from cloud_base_backup.domain.errors import InvalidInput, SnapshotProviderError, first_line
+from cloud_base_backup.domain.model import BackupId
+from cloud_base_backup.domain.snapshots import (
+    AttachedDisk,
+    SnapshotSet,
+    TakenSnapshot,
+    snapshot_name,
+)
 
 DEVICE_PREFIX = "/dev/disk/by-id/google-"
 

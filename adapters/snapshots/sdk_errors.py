@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from domain.errors import SnapshotProviderError, first_line
+from cloud_base_backup.domain.errors import SnapshotProviderError, first_line
 
 
 @contextmanager

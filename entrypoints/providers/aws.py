@@ -6,11 +6,11 @@ import re
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
-from adapters.object_stores.destination import Destination
-from domain.errors import InvalidInput
-from domain.ports import Log, ObjectStore, SnapshotProvider
-from entrypoints.options import BackupOptions
-from entrypoints.providers.sdk import sdk_required
+from cloud_base_backup.adapters.object_stores.destination import Destination
+from cloud_base_backup.domain.errors import InvalidInput
+from cloud_base_backup.domain.ports import Log, ObjectStore, SnapshotProvider
+from cloud_base_backup.entrypoints.options import BackupOptions
+from cloud_base_backup.entrypoints.providers.sdk import sdk_required
 
 NAME = "aws-s3"
 # barman 3.20: an S3 access-point (or Outposts / Object Lambda) ARN is the whole bucket.
@@ -54,8 +54,8 @@ def check_options(options: BackupOptions) -> None:
 def object_store(
     options: BackupOptions, destination: Destination, env: Mapping[str, str], log: Log
 ) -> ObjectStore:
-    from adapters.object_stores.s3 import S3ObjectStore
-    from adapters.sse import load_sse_customer_key
+    from cloud_base_backup.adapters.object_stores.s3 import S3ObjectStore
+    from cloud_base_backup.adapters.sse import load_sse_customer_key
 
     check_options(options)
     key = load_sse_customer_key(options.sse_customer_key) if options.sse_customer_key else None
@@ -82,7 +82,7 @@ def check_snapshot_options(options: BackupOptions) -> None:
 
 def snapshot_provider(options: BackupOptions, log: Log) -> SnapshotProvider:
     with sdk_required():
-        from adapters.snapshots.aws_ec2 import Ec2SnapshotProvider
+        from cloud_base_backup.adapters.snapshots.aws_ec2 import Ec2SnapshotProvider
     return Ec2SnapshotProvider(
         profile=options.aws_profile,
         region=options.aws_region,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
-from adapters.object_stores.destination import Destination
-from domain.errors import InvalidInput
-from domain.ports import Log, ObjectStore, SnapshotProvider
-from entrypoints.options import BackupOptions
-from entrypoints.providers.sdk import sdk_required, snapshot_option_required
+from cloud_base_backup.adapters.object_stores.destination import Destination
+from cloud_base_backup.domain.errors import InvalidInput
+from cloud_base_backup.domain.ports import Log, ObjectStore, SnapshotProvider
+from cloud_base_backup.entrypoints.options import BackupOptions
+from cloud_base_backup.entrypoints.providers.sdk import sdk_required, snapshot_option_required
 
 NAME = "azure-blob-storage"
 
@@ -39,8 +39,8 @@ def parse_url(url: str) -> Destination:
 def object_store(
     options: BackupOptions, destination: Destination, env: Mapping[str, str], log: Log
 ) -> ObjectStore:
-    from adapters.object_stores.azure_blob import AzureBlobObjectStore
-    from adapters.object_stores.azure_credentials import container_client
+    from cloud_base_backup.adapters.object_stores.azure_blob import AzureBlobObjectStore
+    from cloud_base_backup.adapters.object_stores.azure_credentials import container_client
 
     client = container_client(destination, env, log, azure_credential=options.azure_credential)
     return AzureBlobObjectStore(
@@ -62,8 +62,8 @@ def check_snapshot_options(options: BackupOptions) -> None:
 def snapshot_provider(options: BackupOptions, log: Log) -> SnapshotProvider:
     check_snapshot_options(options)
     with sdk_required():
-        from adapters.object_stores.azure_credentials import identity_credential
-        from adapters.snapshots.azure_compute import AzureComputeSnapshotProvider
+        from cloud_base_backup.adapters.object_stores.azure_credentials import identity_credential
+        from cloud_base_backup.adapters.snapshots.azure_compute import AzureComputeSnapshotProvider
 
         credential = identity_credential(options.azure_credential or "default")
     return AzureComputeSnapshotProvider(

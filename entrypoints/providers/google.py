@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
-from adapters.object_stores.destination import Destination
-from domain.errors import InvalidInput
-from domain.ports import Log, ObjectStore, SnapshotProvider
-from entrypoints.options import BackupOptions
-from entrypoints.providers.sdk import sdk_required, snapshot_option_required
+from cloud_base_backup.adapters.object_stores.destination import Destination
+from cloud_base_backup.domain.errors import InvalidInput
+from cloud_base_backup.domain.ports import Log, ObjectStore, SnapshotProvider
+from cloud_base_backup.entrypoints.options import BackupOptions
+from cloud_base_backup.entrypoints.providers.sdk import sdk_required, snapshot_option_required
 
 NAME = "google-cloud-storage"
 _CONSOLE = "https://console.cloud.google.com/storage/browser/"
@@ -48,7 +48,7 @@ def check_options(options: BackupOptions) -> None:
 def object_store(
     options: BackupOptions, destination: Destination, env: Mapping[str, str], log: Log
 ) -> ObjectStore:
-    from adapters.object_stores.gcs import GcsObjectStore
+    from cloud_base_backup.adapters.object_stores.gcs import GcsObjectStore
 
     check_options(options)
     universe = env.get("GOOGLE_CLOUD_UNIVERSE_DOMAIN")  # barman's only GCS variable
@@ -71,5 +71,5 @@ def check_snapshot_options(options: BackupOptions) -> None:
 def snapshot_provider(options: BackupOptions, log: Log) -> SnapshotProvider:
     check_snapshot_options(options)
     with sdk_required():
-        from adapters.snapshots.gcp_compute import GceSnapshotProvider
+        from cloud_base_backup.adapters.snapshots.gcp_compute import GceSnapshotProvider
     return GceSnapshotProvider(options.gcp_project or "", options.gcp_zone)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from entrypoints.providers import aws, azure, google
+from cloud_base_backup.entrypoints.providers import aws, azure, google
 
 # Asked in this order for a URL's provider: Azure last, as it takes every http(s) URL the
 # others do not claim.

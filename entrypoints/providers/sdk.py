@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from domain.errors import BackupFailed, InvalidInput
+from cloud_base_backup.domain.errors import BackupFailed, InvalidInput
 
 
 @contextmanager

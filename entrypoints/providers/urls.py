@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from adapters.object_stores.destination import Destination
-from domain.errors import InvalidInput
-from entrypoints.providers.registry import MODULES
+from cloud_base_backup.adapters.object_stores.destination import Destination
+from cloud_base_backup.domain.errors import InvalidInput
+from cloud_base_backup.entrypoints.providers.registry import MODULES
 
 
 def parse_destination(provider: str, url: str) -> Destination:

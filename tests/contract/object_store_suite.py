@@ -12,10 +12,15 @@ from typing import Any
 
 import pytest
 
-from adapters.tar_sink import TarArchiveSink
-from domain.errors import BucketNotFound, CloudConnectionError, SourceReadError, StorageError
-from domain.model import FileEntry, FileKind, MemoryFile
-from domain.orphans import abort_stale_uploads
+from cloud_base_backup.adapters.tar_sink import TarArchiveSink
+from cloud_base_backup.domain.errors import (
+    BucketNotFound,
+    CloudConnectionError,
+    SourceReadError,
+    StorageError,
+)
+from cloud_base_backup.domain.model import FileEntry, FileKind, MemoryFile
+from cloud_base_backup.domain.orphans import abort_stale_uploads
 from tests.fakes import RecordingLog
 from tests.support.admin_ports import AdminObjectStore
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from domain.errors import SnapshotProviderError
-from domain.model import BackupId
-from domain.snapshots import Mount, snapshots_info
+from cloud_base_backup.domain.errors import SnapshotProviderError
+from cloud_base_backup.domain.model import BackupId
+from cloud_base_backup.domain.snapshots import Mount, snapshots_info
 from tests.support.admin_ports import AdminSnapshotProvider
 
 BACKUP_ID = BackupId("20261126T041953")

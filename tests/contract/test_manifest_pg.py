@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.read_checks import FileReadCheck, PageBatch
-from adapters.tar_sink import TarStream
-from domain.model import PageCheck, PageFailure, ReadChecks
+from cloud_base_backup.adapters.read_checks import FileReadCheck, PageBatch
+from cloud_base_backup.adapters.tar_sink import TarStream
+from cloud_base_backup.domain.model import PageCheck, PageFailure, ReadChecks
 from tests.support.pgbins import bindir_for, require_client_bindir
 from tests.support.pgcluster import PgCluster, chown_to_postgres
 from tests.unit.test_manifest import rerender

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from adapters.object_stores.azure_blob import AzureBlobObjectStore
-from adapters.object_stores.azure_credentials import container_client
-from domain.errors import BucketNotFound, CloudConnectionError
-from domain.ports import ObjectStore
-from entrypoints.providers.urls import parse_destination
+from cloud_base_backup.adapters.object_stores.azure_blob import AzureBlobObjectStore
+from cloud_base_backup.adapters.object_stores.azure_credentials import container_client
+from cloud_base_backup.domain.errors import BucketNotFound, CloudConnectionError
+from cloud_base_backup.domain.ports import ObjectStore
+from cloud_base_backup.entrypoints.providers.urls import parse_destination
 from tests.support.azurite import ACCOUNT, Azurite
 from tests.support.ports import free_port
 
@@ -157,7 +157,7 @@ class TestAzureSpecifics(AzureFixtures):
 
 
 def test_a_closed_port_fails_after_the_first_contact_budget_with_a_warning_per_retry() -> None:
-    from adapters.object_stores.azure_retries import FIRST_CONTACT_ATTEMPTS
+    from cloud_base_backup.adapters.object_stores.azure_retries import FIRST_CONTACT_ATTEMPTS
     from tests.fakes import RecordingLog
 
     log = RecordingLog()

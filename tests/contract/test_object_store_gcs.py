@@ -10,11 +10,11 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud.storage.retry import DEFAULT_RETRY
 
-from adapters.object_stores.gcs import GcsObjectStore
-from adapters.object_stores.gcs_upload import TEMP_MARK
-from adapters.uploads import PartUploader, Throttle, UploadPool
-from domain.errors import InvalidInput
-from domain.ports import ObjectStore
+from cloud_base_backup.adapters.object_stores.gcs import GcsObjectStore
+from cloud_base_backup.adapters.object_stores.gcs_upload import TEMP_MARK
+from cloud_base_backup.adapters.uploads import PartUploader, Throttle, UploadPool
+from cloud_base_backup.domain.errors import InvalidInput
+from cloud_base_backup.domain.ports import ObjectStore
 from tests.support.fake_gcs import FakeGcs
 from tests.support.in_flight import parts_in_flight
 from tests.support.ports import free_port
@@ -148,8 +148,8 @@ class TestGcsSpecifics(GcsFixtures):
 
 
 def test_a_closed_port_fails_after_the_first_contact_budget_with_a_warning_per_retry() -> None:
-    from adapters.object_stores.gcs_retries import FIRST_CONTACT_ATTEMPTS
-    from domain.errors import CloudConnectionError
+    from cloud_base_backup.adapters.object_stores.gcs_retries import FIRST_CONTACT_ATTEMPTS
+    from cloud_base_backup.domain.errors import CloudConnectionError
     from tests.fakes import RecordingLog
 
     log = RecordingLog()

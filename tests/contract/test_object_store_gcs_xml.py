@@ -14,12 +14,12 @@ import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud.storage.retry import DEFAULT_RETRY
 
-from adapters.object_stores.gcs import GcsObjectStore
-from adapters.tar_sink import TarArchiveSink
-from adapters.uploads import PartUploader, Throttle, UploadPool
-from domain.errors import StorageError
-from domain.model import MemoryFile
-from domain.orphans import abort_stale_uploads
+from cloud_base_backup.adapters.object_stores.gcs import GcsObjectStore
+from cloud_base_backup.adapters.tar_sink import TarArchiveSink
+from cloud_base_backup.adapters.uploads import PartUploader, Throttle, UploadPool
+from cloud_base_backup.domain.errors import StorageError
+from cloud_base_backup.domain.model import MemoryFile
+from cloud_base_backup.domain.orphans import abort_stale_uploads
 from tests.fakes import RecordingLog
 from tests.support.in_flight import parts_in_flight
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import CloudConnectionError, StorageError
-from domain.ports import ObjectStore
+from cloud_base_backup.domain.errors import CloudConnectionError, StorageError
+from cloud_base_backup.domain.ports import ObjectStore
 from tests.support.memory_store import MemoryObjectStore
 
 from .object_store_suite import ObjectStoreContract, ReadOpenParts, ReadTags

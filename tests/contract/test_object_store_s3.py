@@ -12,10 +12,13 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 
-from adapters.object_stores.s3 import S3ObjectStore
-from adapters.object_stores.s3_retries import DEFAULT_MAX_ATTEMPTS, FIRST_CONTACT_ATTEMPTS
-from domain.errors import CloudConnectionError, InvalidInput, StorageError
-from domain.ports import ObjectStore
+from cloud_base_backup.adapters.object_stores.s3 import S3ObjectStore
+from cloud_base_backup.adapters.object_stores.s3_retries import (
+    DEFAULT_MAX_ATTEMPTS,
+    FIRST_CONTACT_ATTEMPTS,
+)
+from cloud_base_backup.domain.errors import CloudConnectionError, InvalidInput, StorageError
+from cloud_base_backup.domain.ports import ObjectStore
 from tests.fakes import RecordingLog
 from tests.support.ports import free_port
 

@@ -14,15 +14,15 @@ from typing import Any
 import psycopg
 import pytest
 
-from adapters.postgres import ConnParams, PsycopgPostgres
-from domain.errors import (
+from cloud_base_backup.adapters.postgres import ConnParams, PsycopgPostgres
+from cloud_base_backup.domain.errors import (
     BackupError,
     PostgresConnectionError,
     PostgresError,
     PrivilegeError,
     UnsupportedServer,
 )
-from domain.ports import PostgresServer
+from cloud_base_backup.domain.ports import PostgresServer
 from tests.fakes import FakePostgres, RecordingLog
 from tests.support.pgbins import MAJORS, bindir_for
 from tests.support.pgcluster import PgCluster, chown_to_postgres

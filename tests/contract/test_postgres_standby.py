@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.postgres import ConnParams, PsycopgPostgres
+from cloud_base_backup.adapters.postgres import ConnParams, PsycopgPostgres
 from tests.fakes import RecordingLog
 from tests.support.pgbins import MAJORS, bindir_for
 from tests.support.pgcluster import PgCluster, chown_to_postgres

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.postgres import ConnParams, PsycopgPostgres
-from domain.errors import UnsupportedServer
-from domain.exit_codes import ExitCode
+from cloud_base_backup.adapters.postgres import ConnParams, PsycopgPostgres
+from cloud_base_backup.domain.errors import UnsupportedServer
+from cloud_base_backup.domain.exit_codes import ExitCode
 from tests.fakes import RecordingLog
 from tests.support.pgbins import bindir_for
 from tests.support.pgcluster import PgCluster, chown_to_postgres

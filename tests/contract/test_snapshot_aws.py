@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore.stub import ANY, Stubber
 
-from adapters.snapshots.aws_ec2 import Ec2SnapshotProvider, device_candidates
-from domain.errors import InvalidInput, SnapshotProviderError
+from cloud_base_backup.adapters.snapshots.aws_ec2 import Ec2SnapshotProvider, device_candidates
+from cloud_base_backup.domain.errors import InvalidInput, SnapshotProviderError
 
 from .snapshot_suite import BACKUP_ID, SnapshotExists, SnapshotProviderContract, SnapshotWorld
 

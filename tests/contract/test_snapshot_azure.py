@@ -12,7 +12,7 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ResourceNotFoundError
 
-from adapters.snapshots.azure_compute import AzureComputeSnapshotProvider
+from cloud_base_backup.adapters.snapshots.azure_compute import AzureComputeSnapshotProvider
 from tests.support.cassettes import RECORD, use_cassette
 
 from .snapshot_suite import BACKUP_ID, SnapshotExists, SnapshotProviderContract, SnapshotWorld

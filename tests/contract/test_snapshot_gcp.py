@@ -9,8 +9,8 @@ import pytest
 from google.api_core.exceptions import NotFound
 from google.auth.credentials import AnonymousCredentials
 
-from adapters.snapshots.gcp_compute import GceSnapshotProvider
-from domain.errors import InvalidInput
+from cloud_base_backup.adapters.snapshots.gcp_compute import GceSnapshotProvider
+from cloud_base_backup.domain.errors import InvalidInput
 from tests.support.cassettes import RECORD, use_cassette
 
 from .snapshot_suite import SnapshotExists, SnapshotProviderContract, SnapshotWorld
@@ -63,8 +63,8 @@ class TestGceSnapshotProvider(GceFixtures, SnapshotProviderContract):
 
 def test_missing_project_is_refused() -> None:
     # The rule moved out of the adapter to the provider's option checks (one place per option).
-    from entrypoints.options import BackupOptions
-    from entrypoints.providers.google import check_snapshot_options
+    from cloud_base_backup.entrypoints.options import BackupOptions
+    from cloud_base_backup.entrypoints.providers.google import check_snapshot_options
 
     options = BackupOptions(
         destination_url="gs://bucket/path", server_name="pg",

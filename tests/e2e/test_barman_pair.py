@@ -46,8 +46,10 @@ def barman_wheel(oracle: Oracle) -> Path:
 def our_wheel(out: Path) -> Path:
     """This checkout built as a wheel (from a copy, so the checkout gets no build/ or egg-info)."""
     src = out / "src"
-    for name in ("domain", "adapters", "entrypoints"):
-        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("domain", "adapters", "entrypoints", "cloud_base_backup"):
+        shutil.copytree(
+            REPO / name, src / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
     _sh(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", out, src)

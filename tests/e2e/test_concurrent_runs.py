@@ -42,8 +42,8 @@ PINNED = """
 import sys, time
 from datetime import datetime
 from pathlib import Path
-import adapters.system
-from entrypoints.cli import run
+import cloud_base_backup.adapters.system
+from cloud_base_backup.entrypoints.cli import run
 now = datetime.fromisoformat(sys.argv[1])
 adapters.system.SystemClock.now = lambda self: now
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
@@ -161,8 +161,8 @@ def test_two_runs_started_together_never_share_a_backup_and_special_files_restor
 def test_a_claim_left_by_a_killed_run_does_not_break_barman_s_tools(dest, oracle):
     """SIGKILL between the claim and pg_backup_start leaves a STARTED backup.info without begin
     fields: the real list, show and delete handle it (restore has nothing DONE to take)."""
-    from domain import metadata
-    from domain.records import claimed_info
+    from cloud_base_backup.domain import metadata
+    from cloud_base_backup.domain.records import claimed_info
     from tests.fakes import server_info
 
     cloud = _moto_cloud(dest)

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from adapters.object_stores.gcs_upload import TEMP_MARK
+from cloud_base_backup.adapters.object_stores.gcs_upload import TEMP_MARK
 from tests.support.cloud_roundtrip import (
     CloudDest,
     restore_and_compare,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.object_stores.s3_retries import FIRST_CONTACT_ATTEMPTS
+from cloud_base_backup.adapters.object_stores.s3_retries import FIRST_CONTACT_ATTEMPTS
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.moto_server import MotoServer, aws_env
 from tests.support.pgcluster import PgCluster

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from domain.ports import ObjectStore, SnapshotProvider
+from cloud_base_backup.domain.ports import ObjectStore, SnapshotProvider
 
 
 class AdminObjectStore(ObjectStore, Protocol):

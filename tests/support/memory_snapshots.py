@@ -6,9 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.errors import SnapshotProviderError
-from domain.model import BackupId
-from domain.snapshots import AttachedDisk, SnapshotSet, TakenSnapshot, snapshot_name
+from cloud_base_backup.domain.errors import SnapshotProviderError
+from cloud_base_backup.domain.model import BackupId
+from cloud_base_backup.domain.snapshots import (
+    AttachedDisk,
+    SnapshotSet,
+    TakenSnapshot,
+    snapshot_name,
+)
 
 
 @dataclass

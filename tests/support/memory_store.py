@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from domain.errors import BucketNotFound, CloudConnectionError, StorageError
-from domain.model import OpenUpload
-from domain.splitting import ChunkPolicy
+from cloud_base_backup.domain.errors import BucketNotFound, CloudConnectionError, StorageError
+from cloud_base_backup.domain.model import OpenUpload
+from cloud_base_backup.domain.splitting import ChunkPolicy
 
 # A str matches keys that contain it; a callable decides; None matches nothing.
 KeyMatcher = str | Callable[[str], bool] | None

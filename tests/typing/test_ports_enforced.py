@@ -30,8 +30,10 @@ def mypy() -> list[str]:
 
 
 def _copy(tmp: Path) -> Path:
-    for name in ("domain", "adapters", "entrypoints", "tests/support"):
-        shutil.copytree(ROOT / name, tmp / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("domain", "adapters", "entrypoints", "tests/support", "cloud_base_backup"):
+        shutil.copytree(
+            ROOT / name, tmp / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__")
+        )
     for name in ("pyproject.toml", "tests/__init__.py"):
         shutil.copy(ROOT / name, tmp / name)
     return tmp
@@ -48,4 +50,4 @@ def test_broken_adapters_fail_mypy_at_their_port(mypy: list[str], tmp_path: Path
     for name, (_, _, port) in BREAKS.items():
         lines = [line for line in result.stdout.splitlines() if port in line and "error" in line]
         assert lines, f"breaking {name} went unnoticed:\n{result.stdout}"
-        assert all(line.startswith("entrypoints/") for line in lines), result.stdout
+        assert all(line.startswith("cloud_base_backup/entrypoints/") for line in lines), result.stdout

@@ -11,11 +11,11 @@ import pytest
 import snappy
 import zstandard
 
-from adapters.filetree import LocalFileTree
-from adapters.tar_sink import TarArchiveSink
-from domain.errors import StorageError
-from domain.model import FileEntry, FileKind, MemoryFile
-from domain.plan import ArchiveSpec, make_plan
+from cloud_base_backup.adapters.filetree import LocalFileTree
+from cloud_base_backup.adapters.tar_sink import TarArchiveSink
+from cloud_base_backup.domain.errors import StorageError
+from cloud_base_backup.domain.model import FileEntry, FileKind, MemoryFile
+from cloud_base_backup.domain.plan import ArchiveSpec, make_plan
 from tests.fakes import server_info
 from tests.support.memory_store import MemoryObjectStore
 
@@ -135,7 +135,7 @@ def test_the_spec_root_entry_is_omitted_for_tablespaces(tmp_path):
 
 
 def test_the_tar_stream_is_byte_identical_to_tarfiles_pax_stream(pgdata):
-    from adapters.tar_sink import TarStream, _tarinfo
+    from cloud_base_backup.adapters.tar_sink import TarStream, _tarinfo
 
     ours, theirs = io.BytesIO(), io.BytesIO()
     stream = TarStream(ours)

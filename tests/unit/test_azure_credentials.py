@@ -8,9 +8,9 @@ import pytest
 from azure.core.credentials import AzureSasCredential
 from azure.identity import AzureCliCredential, DefaultAzureCredential, ManagedIdentityCredential
 
-from adapters.object_stores.azure_credentials import container_client
-from domain.errors import InvalidInput
-from entrypoints.providers.urls import parse_destination
+from cloud_base_backup.adapters.object_stores.azure_credentials import container_client
+from cloud_base_backup.domain.errors import InvalidInput
+from cloud_base_backup.entrypoints.providers.urls import parse_destination
 
 REAL = parse_destination("azure-blob-storage", "https://acct.blob.core.windows.net/backups/pg")
 EMULATED = parse_destination("azure-blob-storage", "http://127.0.0.1:10000/devacct/backups/pg")
@@ -120,9 +120,9 @@ class RefusingCredential:
 
 
 def test_a_refused_credential_is_one_line_naming_the_sources_and_is_not_retried() -> None:
-    from adapters.object_stores import azure_credentials
-    from adapters.object_stores.azure_blob import AzureBlobObjectStore
-    from domain.errors import CloudConnectionError
+    from cloud_base_backup.adapters.object_stores import azure_credentials
+    from cloud_base_backup.adapters.object_stores.azure_blob import AzureBlobObjectStore
+    from cloud_base_backup.domain.errors import CloudConnectionError
 
     credential = RefusingCredential()
     log = Log()
@@ -146,7 +146,7 @@ def test_a_refused_credential_is_one_line_naming_the_sources_and_is_not_retried(
 def test_the_sdk_loggers_print_only_at_the_highest_verbosity(caplog: Any) -> None:
     import logging
 
-    from adapters.system import quiet_sdk_loggers
+    from cloud_base_backup.adapters.system import quiet_sdk_loggers
 
     sdk = logging.getLogger("azure.identity._credentials.chained")
     quiet_sdk_loggers(logging.WARNING)

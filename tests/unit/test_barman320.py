@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from domain import metadata
-from domain.errors import BackupFailed, PostgresConnectionError, PostgresError
-from domain.keepalive import THREAD_NAME, KeepaliveTicker
-from entrypoints.cli import main
-from entrypoints.container import make_container
-from entrypoints.options import BackupOptions
-from entrypoints.providers.urls import parse_destination
+from cloud_base_backup.domain import metadata
+from cloud_base_backup.domain.errors import BackupFailed, PostgresConnectionError, PostgresError
+from cloud_base_backup.domain.keepalive import THREAD_NAME, KeepaliveTicker
+from cloud_base_backup.entrypoints.cli import main
+from cloud_base_backup.entrypoints.container import make_container
+from cloud_base_backup.entrypoints.options import BackupOptions
+from cloud_base_backup.entrypoints.providers.urls import parse_destination
 from tests.fakes import RecordingLog
 from tests.unit.test_take_backup import PREFIX, World
 
@@ -99,7 +99,7 @@ def test_an_unreadable_key_file_exits_4(tmp_path):
 def test_a_key_file_is_stripped_and_may_be_a_symlink(tmp_path):
     path = key_file(tmp_path, f"  {GOOD}\n\n")
     (tmp_path / "link").symlink_to(path)
-    from adapters.sse import load_sse_customer_key
+    from cloud_base_backup.adapters.sse import load_sse_customer_key
 
     assert load_sse_customer_key(f"file://{tmp_path / 'link'}") == bytes(range(32))
 

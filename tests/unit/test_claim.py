@@ -4,12 +4,12 @@ import threading
 
 import pytest
 
-from domain import metadata
-from domain.claim import TAKEN, ClaimBackupId
-from domain.errors import BackupExists, PostgresError
-from domain.exit_codes import ExitCode
-from domain.lifecycle import BackupRun, LifecycleHooks
-from domain.model import BackupId
+from cloud_base_backup.domain import metadata
+from cloud_base_backup.domain.claim import TAKEN, ClaimBackupId
+from cloud_base_backup.domain.errors import BackupExists, PostgresError
+from cloud_base_backup.domain.exit_codes import ExitCode
+from cloud_base_backup.domain.lifecycle import BackupRun, LifecycleHooks
+from cloud_base_backup.domain.model import BackupId
 from tests.unit.test_take_backup import PREFIX, World
 
 INFO = PREFIX + "backup.info"

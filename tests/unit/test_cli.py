@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from dependency_injector import providers
 
-from domain import metadata
-from entrypoints.cli import main
+from cloud_base_backup.domain import metadata
+from cloud_base_backup.entrypoints.cli import main
 from tests.fakes import FakeClock, FakeFileTree, FakePostgres
 from tests.support.memory_store import MemoryObjectStore
 

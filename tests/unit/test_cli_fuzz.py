@@ -4,7 +4,7 @@ exit 0 with nothing done (every port faked: no network, no server)."""
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain import metadata
+from cloud_base_backup.domain import metadata
 from tests.unit.test_cli import Run
 
 CODES = {0, 1, 2, 3, 4, 63}

@@ -11,8 +11,8 @@ import tarfile
 import pytest
 from dependency_injector import providers
 
-from adapters.page_checksums import page_checksums
-from domain import metadata
+from cloud_base_backup.adapters.page_checksums import page_checksums
+from cloud_base_backup.domain import metadata
 from tests.unit.test_cli import FILES, SERVER, URL, Run, _MemoryBackedTree
 
 RELATION = "/pg/data/base/5/16384"

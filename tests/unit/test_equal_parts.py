@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.tar_sink import TarArchiveSink
-from adapters.uploads import PartUploader, Throttle, UploadPool
-from domain.errors import StorageError
-from domain.model import MemoryFile
-from domain.splitting import ChunkPolicy
+from cloud_base_backup.adapters.tar_sink import TarArchiveSink
+from cloud_base_backup.adapters.uploads import PartUploader, Throttle, UploadPool
+from cloud_base_backup.domain.errors import StorageError
+from cloud_base_backup.domain.model import MemoryFile
+from cloud_base_backup.domain.splitting import ChunkPolicy
 from tests.support.memory_store import MemoryObjectStore
 
 writes = st.lists(st.integers(min_value=0, max_value=5000), max_size=60)

@@ -10,8 +10,8 @@ import tarfile
 import pytest
 from dependency_injector import providers
 
-from domain.relay import read_backup_info
-from entrypoints.cli import main
+from cloud_base_backup.domain.relay import read_backup_info
+from cloud_base_backup.entrypoints.cli import main
 from tests.fakes import FakeClock, FakePostgres
 from tests.support.memory_store import MemoryObjectStore
 

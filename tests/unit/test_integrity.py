@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from domain import metadata
-from domain.errors import CompletedWithProblems
-from domain.exit_codes import ExitCode
-from domain.integrity import IntegrityRequest
-from domain.model import PageFailure
+from cloud_base_backup.domain import metadata
+from cloud_base_backup.domain.errors import CompletedWithProblems
+from cloud_base_backup.domain.exit_codes import ExitCode
+from cloud_base_backup.domain.integrity import IntegrityRequest
+from cloud_base_backup.domain.model import PageFailure
 from tests.fakes import FakeArchiveSink, server_info
 from tests.unit.test_take_backup import PREFIX, World
 
@@ -146,8 +146,15 @@ def test_the_manifest_keeps_nothing_per_file_in_memory():
     import tracemalloc
     from datetime import UTC, datetime
 
-    from domain.integrity import BackupIntegrity
-    from domain.model import BackupStart, BackupStop, FileEntry, FileKind, Lsn, SentFile
+    from cloud_base_backup.domain.integrity import BackupIntegrity
+    from cloud_base_backup.domain.model import (
+        BackupStart,
+        BackupStop,
+        FileEntry,
+        FileKind,
+        Lsn,
+        SentFile,
+    )
     from tests.fakes import RecordingLog
 
     start = BackupStart(Lsn(0x2000028), datetime(2026, 11, 26, tzinfo=UTC), 1)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import BackupExists, BackupFailed, CompletedWithProblems, InvalidInput
-from domain.exit_codes import ExitCode
-from domain.lifecycle import BackupRun, LifecycleHooks, LifecycleObserver
+from cloud_base_backup.domain.errors import (
+    BackupExists,
+    BackupFailed,
+    CompletedWithProblems,
+    InvalidInput,
+)
+from cloud_base_backup.domain.exit_codes import ExitCode
+from cloud_base_backup.domain.lifecycle import BackupRun, LifecycleHooks, LifecycleObserver
 from tests.fakes import is_complete
 from tests.unit.test_take_backup import PREFIX, World
 

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.manifest import (
+from cloud_base_backup.domain.manifest import (
     ManifestWriter,
     WalRange,
     file_line,
@@ -31,7 +31,7 @@ from domain.manifest import (
     manifest_version,
     path_field,
 )
-from domain.model import Lsn
+from cloud_base_backup.domain.model import Lsn
 
 DATA = Path(__file__).parent / "data"
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain import metadata
-from domain.metadata import BackupInfo
+from cloud_base_backup.domain import metadata
+from cloud_base_backup.domain.metadata import BackupInfo
 
 texts = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=30

@@ -19,10 +19,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.page_checksums import page_checksums, page_headers, suspect_pages
-from adapters.read_checks import DIRECT_PAGES, FileReadCheck, PageBatch
-from adapters.tar_sink import TarStream
-from domain.model import PageCheck, PageFailure, ReadChecks
+from cloud_base_backup.adapters.page_checksums import page_checksums, page_headers, suspect_pages
+from cloud_base_backup.adapters.read_checks import DIRECT_PAGES, FileReadCheck, PageBatch
+from cloud_base_backup.adapters.tar_sink import TarStream
+from cloud_base_backup.domain.model import PageCheck, PageFailure, ReadChecks
 
 DATA = Path(__file__).parent / "data"
 BLCKSZ = 8192

@@ -7,7 +7,11 @@ import lz4.frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.parallel_codecs import BZIP2_PIECE, ParallelBzip2Writer, ParallelLz4Writer
+from cloud_base_backup.adapters.parallel_codecs import (
+    BZIP2_PIECE,
+    ParallelBzip2Writer,
+    ParallelLz4Writer,
+)
 
 chunks = st.lists(st.binary(max_size=5000) | st.builds(lambda b, n: b * n, st.binary(min_size=1, max_size=3), st.integers(1, 60000)), max_size=20)
 

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from entrypoints.parser import build_parser, version_text
+from cloud_base_backup.entrypoints.parser import build_parser, version_text
 
 
 def _parser():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from domain.model import Tablespace
-from domain.plan import make_plan, matches
+from cloud_base_backup.domain.model import Tablespace
+from cloud_base_backup.domain.plan import make_plan, matches
 from tests.fakes import server_info
 
 

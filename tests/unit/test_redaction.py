@@ -7,10 +7,10 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from adapters.system import make_logger
-from domain import metadata, redaction
-from domain.redaction import redact
-from entrypoints.cli import main
+from cloud_base_backup.adapters.system import make_logger
+from cloud_base_backup.domain import metadata, redaction
+from cloud_base_backup.domain.redaction import redact
+from cloud_base_backup.entrypoints.cli import main
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from adapters.reporting import (
+from cloud_base_backup.adapters.reporting import (
     Counters,
     RunReporter,
     TerminalLine,

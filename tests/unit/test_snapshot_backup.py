@@ -8,16 +8,21 @@ from typing import Any
 import pytest
 from dependency_injector import providers
 
-from adapters.object_stores.destination import Destination
-from domain import metadata
-from domain.errors import BackupFailed, InvalidInput, MountError, SnapshotProviderError
-from domain.model import Tablespace
-from domain.snapshot_backup import SnapshotDeps, take_snapshot_backup
-from domain.snapshots import Mount, parse_findmnt
-from entrypoints.cli import main
-from entrypoints.factories import snapshot_request
-from entrypoints.options import BackupOptions
-from entrypoints.providers.registry import provider_module
+from cloud_base_backup.adapters.object_stores.destination import Destination
+from cloud_base_backup.domain import metadata
+from cloud_base_backup.domain.errors import (
+    BackupFailed,
+    InvalidInput,
+    MountError,
+    SnapshotProviderError,
+)
+from cloud_base_backup.domain.model import Tablespace
+from cloud_base_backup.domain.snapshot_backup import SnapshotDeps, take_snapshot_backup
+from cloud_base_backup.domain.snapshots import Mount, parse_findmnt
+from cloud_base_backup.entrypoints.cli import main
+from cloud_base_backup.entrypoints.factories import snapshot_request
+from cloud_base_backup.entrypoints.options import BackupOptions
+from cloud_base_backup.entrypoints.providers.registry import provider_module
 from tests.fakes import FakeClock, FakePostgres, RecordingLog, server_info
 from tests.support.memory_snapshots import MemoryDisk, MemorySnapshotProvider
 from tests.support.memory_store import MemoryObjectStore

@@ -8,10 +8,10 @@ import tarfile
 
 import pytest
 
-from adapters.filetree import LocalFileTree
-from adapters.tar_sink import TarArchiveSink
-from domain.model import FileEntry, FileKind
-from domain.plan import ArchiveSpec
+from cloud_base_backup.adapters.filetree import LocalFileTree
+from cloud_base_backup.adapters.tar_sink import TarArchiveSink
+from cloud_base_backup.domain.model import FileEntry, FileKind
+from cloud_base_backup.domain.plan import ArchiveSpec
 from tests.fakes import RecordingLog
 from tests.support.memory_store import MemoryObjectStore
 

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.splitting import ChunkPolicy, capped, chunk_size, must_roll
+from cloud_base_backup.domain.splitting import ChunkPolicy, capped, chunk_size, must_roll
 
 
 def split(sizes: Iterable[int], limit: int) -> list[list[int]]:

@@ -4,15 +4,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.errors import InvalidArgument, StorageError
-from domain.lifecycle import LifecycleHooks
-from domain.orphans import (
+from cloud_base_backup.domain.errors import InvalidArgument, StorageError
+from cloud_base_backup.domain.lifecycle import LifecycleHooks
+from cloud_base_backup.domain.orphans import (
     DEFAULT_STALE_AFTER,
     AbortStaleUploads,
     abort_stale_uploads,
     parse_duration,
 )
-from domain.services import BackupDeps, BackupRequest, take_backup
+from cloud_base_backup.domain.services import BackupDeps, BackupRequest, take_backup
 from tests.fakes import (
     CountingProgress,
     FakeArchiveSink,

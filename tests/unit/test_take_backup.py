@@ -2,8 +2,8 @@
 
 import pytest
 
-from domain import metadata
-from domain.errors import (
+from cloud_base_backup.domain import metadata
+from cloud_base_backup.domain.errors import (
     BackupExists,
     BackupFailed,
     BucketNotFound,
@@ -11,8 +11,8 @@ from domain.errors import (
     Interrupted,
     PrivilegeError,
 )
-from domain.exit_codes import ExitCode
-from domain.services import BackupDeps, BackupRequest, take_backup
+from cloud_base_backup.domain.exit_codes import ExitCode
+from cloud_base_backup.domain.services import BackupDeps, BackupRequest, take_backup
 from tests.fakes import (
     CountingProgress,
     FakeArchiveSink,

@@ -2,13 +2,13 @@
 
 import pytest
 
-from adapters.compression import SUFFIXES
-from domain import layout
-from domain.errors import InvalidArgument, InvalidInput
-from domain.model import BackupId, Lsn
-from domain.options import parse_size, validate_backup_name
-from entrypoints.options import check_tag, parse_tags_csv
-from entrypoints.providers.urls import parse_destination
+from cloud_base_backup.adapters.compression import SUFFIXES
+from cloud_base_backup.domain import layout
+from cloud_base_backup.domain.errors import InvalidArgument, InvalidInput
+from cloud_base_backup.domain.model import BackupId, Lsn
+from cloud_base_backup.domain.options import parse_size, validate_backup_name
+from cloud_base_backup.entrypoints.options import check_tag, parse_tags_csv
+from cloud_base_backup.entrypoints.providers.urls import parse_destination
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 import os
 
-from adapters.filetree import LocalFileTree
-from domain.plan import ArchiveSpec
+from cloud_base_backup.adapters.filetree import LocalFileTree
+from cloud_base_backup.domain.plan import ArchiveSpec
 
 
 def test_a_directory_is_not_read_whole_before_its_first_entry(tmp_path, monkeypatch):
