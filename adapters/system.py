@@ -70,14 +70,6 @@ def quiet_sdk_loggers(level: int) -> None:
         logger.propagate = level <= logging.DEBUG
 
 
-class NullProgress:
-    def advance(self, nbytes: int) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
-
-
 class NullLog:
     """The Log port doing nothing, for adapters built without a logger (tests, embedding)."""
 

@@ -14,7 +14,6 @@ from cloud_base_backup.domain.ports import (
     MultipartUpload,
     ObjectStore,
     PostgresServer,
-    Progress,
 )
 from cloud_base_backup.domain.services import (
     BackupDeps,
@@ -43,7 +42,6 @@ __all__ = [
     "MultipartUpload",
     "ObjectStore",
     "PostgresServer",
-    "Progress",
     "check_connectivity",
     "take_backup",
 ]

@@ -10,7 +10,7 @@ from cloud_base_backup.domain.integrity import BackupIntegrity
 from cloud_base_backup.domain.lifecycle import BackupRun, RunDeps, RunEvents
 from cloud_base_backup.domain.model import Member
 from cloud_base_backup.domain.plan import BackupPlan
-from cloud_base_backup.domain.ports import ArchiveSink, FileTree, Progress
+from cloud_base_backup.domain.ports import ArchiveSink, FileTree
 from cloud_base_backup.domain.splitting import capped
 from cloud_base_backup.domain.streaming import ArchiveStreamer
 
@@ -21,7 +21,6 @@ class ArchiveDeps(RunDeps):
 
     files: FileTree
     sink: ArchiveSink
-    progress: Progress
 
 
 class ArchiveJob:
@@ -73,4 +72,4 @@ class ArchiveJob:
             self._deps.sink.close()
 
     def end(self) -> None:
-        self._deps.progress.finish()
+        return None

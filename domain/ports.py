@@ -155,14 +155,6 @@ class Log(Protocol):
     def error(self, event: str, **fields: Any) -> Any: ...
 
 
-class Progress(Protocol):
-    """Progress of the bytes read from the source; a no-op when not on a terminal."""
-
-    def advance(self, nbytes: int) -> None: ...
-
-    def finish(self) -> None: ...
-
-
 class SnapshotProvider(Protocol):
     """A compute API that snapshots the disks attached to one instance (EC2, Azure, GCE)."""
 

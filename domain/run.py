@@ -144,4 +144,4 @@ class Job(Protocol):
         """On failure, before the server-side abort: drop what is open."""
 
     def end(self) -> None:
-        """Always, once DONE or FAILED was written (e.g. end the progress display)."""
+        """Always, once DONE or FAILED was written (e.g. release what the job holds)."""

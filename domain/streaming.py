@@ -11,7 +11,7 @@ from cloud_base_backup.domain.copy_stats import CopyTimes
 from cloud_base_backup.domain.errors import SourceReadError
 from cloud_base_backup.domain.integrity import BackupIntegrity
 from cloud_base_backup.domain.lifecycle import RunEvents
-from cloud_base_backup.domain.model import FileKind, Member
+from cloud_base_backup.domain.model import Member
 from cloud_base_backup.domain.plan import PG_CONTROL, ArchiveSpec, BackupPlan
 from cloud_base_backup.domain.ports import (
     ArchiveSink,
@@ -19,7 +19,6 @@ from cloud_base_backup.domain.ports import (
     Clock,
     FileTree,
     Log,
-    Progress,
 )
 from cloud_base_backup.domain.splitting import must_roll
 
@@ -31,7 +30,6 @@ class StreamDeps(Protocol):
     sink: ArchiveSink
     clock: Clock
     log: Log
-    progress: Progress
 
 
 class ArchiveStreamer:
@@ -115,8 +113,6 @@ class ArchiveStreamer:
         if self._integrity is not None:
             self._integrity.sent(base, member, sent)
         self._events.member_added(writer.key, member)
-        if getattr(member, "kind", None) is FileKind.FILE:
-            self._deps.progress.advance(member.size)  # type: ignore[union-attr]
 
     def _close(self, base: str) -> None:
         self._heartbeat_check()  # a lost session: abort this archive rather than complete it

@@ -25,7 +25,6 @@ class Container(containers.DeclarativeContainer):
     log = providers.Singleton(f.logger, options, terminal)
     clock = providers.Singleton(f.clock)
     reporter = providers.Singleton(f.reporter, terminal, options, env, log, clock)
-    progress = providers.Singleton(f.progress)
     destination = providers.Singleton(f.destination, options)
     object_store = providers.Selector(
         options.provided.cloud_provider,
@@ -58,7 +57,6 @@ class Container(containers.DeclarativeContainer):
             postgres=postgres,
             files=files,
             sink=sink,
-            progress=progress,
             store=object_store,
             clock=clock,
             log=log,
@@ -86,7 +84,6 @@ class Container(containers.DeclarativeContainer):
             ArchiveDeps,
             files=files,
             sink=sink,
-            progress=progress,
             store=object_store,
             clock=clock,
             log=log,

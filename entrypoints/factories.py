@@ -13,7 +13,7 @@ from cloud_base_backup.adapters.filetree import LocalFileTree
 from cloud_base_backup.adapters.mounts import FindmntMountInspector
 from cloud_base_backup.adapters.object_stores.destination import Destination
 from cloud_base_backup.adapters.reporting import RunReporter, reporter_for, terminal_for
-from cloud_base_backup.adapters.system import NullProgress, SystemClock, make_logger
+from cloud_base_backup.adapters.system import SystemClock, make_logger
 from cloud_base_backup.adapters.tar_sink import TarArchiveSink
 from cloud_base_backup.domain.claim import ClaimBackupId
 from cloud_base_backup.domain.integrity import IntegrityRequest
@@ -27,7 +27,6 @@ from cloud_base_backup.domain.ports import (
     MountInspector,
     ObjectStore,
     PostgresServer,
-    Progress,
     UploadJanitor,
 )
 from cloud_base_backup.domain.relay import RelayRequest
@@ -59,11 +58,6 @@ def reporter(
 
 def clock() -> Clock:
     return SystemClock()
-
-
-def progress() -> Progress:
-    """The streamer's progress port: the reporter (an observer) shows progress instead."""
-    return NullProgress()
 
 
 def destination(options: BackupOptions) -> Destination:

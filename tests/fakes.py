@@ -15,6 +15,7 @@ from cloud_base_backup.domain.errors import (
     PostgresError,
     StorageError,
 )
+from cloud_base_backup.domain.lifecycle import LifecycleObserver
 from cloud_base_backup.domain.model import (
     ArchiveResult,
     BackupStart,
@@ -271,16 +272,25 @@ class FakeArchiveSink:
         return [m.name for w in self.writers if w.key == key for m in w.added]
 
 
-class CountingProgress:
+class RecordingObserver(LifecycleObserver):
+    """A lifecycle observer that records what it is told, as the progress reporter is."""
+
     def __init__(self) -> None:
-        self.bytes = 0
-        self.finished = False
+        self.events: list[str] = []
+        self.file_bytes = 0
 
-    def advance(self, nbytes: int) -> None:
-        self.bytes += nbytes
+    def started(self, run: Any) -> None:
+        self.events.append("started")
 
-    def finish(self) -> None:
-        self.finished = True
+    def member_added(self, run: Any, key: str, member: Any) -> None:
+        if getattr(member, "kind", None) is FileKind.FILE:  # walked files, not built ones
+            self.file_bytes += member.size
+
+    def done(self, run: Any) -> None:
+        self.events.append("done")
+
+    def failed(self, run: Any, error: Any) -> None:
+        self.events.append("failed")
 
 
 def is_complete(info: Any) -> bool:
@@ -293,7 +303,7 @@ __all__ = [
     "BucketNotFound",
     "ChunkPolicy",
     "CloudConnectionError",
-    "CountingProgress",
+    "RecordingObserver",
     "FakeArchiveSink",
     "FakeClock",
     "FakeFileTree",

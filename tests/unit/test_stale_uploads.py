@@ -14,7 +14,6 @@ from cloud_base_backup.domain.orphans import (
 )
 from cloud_base_backup.domain.services import BackupDeps, BackupRequest, take_backup
 from tests.fakes import (
-    CountingProgress,
     FakeArchiveSink,
     FakeClock,
     FakeFileTree,
@@ -104,7 +103,7 @@ def test_the_backup_aborts_its_servers_stale_uploads_before_the_server_side_star
     hooks = LifecycleHooks(before_start=(AbortStaleUploads(store, DEFAULT_STALE_AFTER, clock, log),))
     deps = BackupDeps(
         postgres=pg, files=FakeFileTree({"/pg/data/global/pg_control": 8192}), store=store,
-        sink=FakeArchiveSink(store), clock=clock, log=log, progress=CountingProgress(), hooks=hooks,
+        sink=FakeArchiveSink(store), clock=clock, log=log, hooks=hooks,
     )  # fmt: skip
     request = BackupRequest(
         server_name="main", prefix="pg", max_archive_size=1 << 40

@@ -12,14 +12,15 @@ from cloud_base_backup.domain.errors import (
     PrivilegeError,
 )
 from cloud_base_backup.domain.exit_codes import ExitCode
+from cloud_base_backup.domain.lifecycle import LifecycleHooks
 from cloud_base_backup.domain.services import BackupDeps, BackupRequest, take_backup
 from tests.fakes import (
-    CountingProgress,
     FakeArchiveSink,
     FakeClock,
     FakeFileTree,
     FakePostgres,
     RecordingLog,
+    RecordingObserver,
     is_complete,
 )
 from tests.support.memory_store import MemoryObjectStore
@@ -49,10 +50,11 @@ class World:
         self.files = FakeFileTree(dict(FILES), dirs={"/pg/data/pg_tblspc"})
         self.sink = FakeArchiveSink(self.store)
         self.log = RecordingLog()
-        self.progress = CountingProgress()
+        self.observer = RecordingObserver()
         self.deps = BackupDeps(
             postgres=self.pg, files=self.files, sink=self.sink, store=self.store,
-            clock=FakeClock(), log=self.log, progress=self.progress,
+            clock=FakeClock(), log=self.log,
+            hooks=LifecycleHooks(observers=[self.observer]),
         )
 
     def run(self, **request):
@@ -88,7 +90,10 @@ def test_a_backup_writes_tablespace_then_data_archives_and_a_done_backup_info(wo
     assert "LABEL: Barman backup cloud 20261126T041850" in info.backup_label
     assert set(info.copy_stats["copy_time_per_item"]) == {"16385", "data"}
     assert world.pg.calls[-2:] == ["stop_backup", "create_restore_point:barman_20261126T041850"]
-    assert world.sink.closed and world.progress.finished
+    # the reporter (a lifecycle observer) hears every file read and the end of the run
+    assert world.sink.closed and world.observer.events == ["started", "done"]
+    not_sent = ("/pg/data/postmaster.pid", "/pg/data/pg_wal/000000010000000000000001", "/pg/tbs/other/file")
+    assert world.observer.file_bytes == sum(FILES.values()) - sum(FILES[p] for p in not_sent)
 
 
 def test_members_are_in_barman_order_with_pg_control_and_label_last(world):
