@@ -1,80 +1,110 @@
 """Masking credentials in any text the product prints or stores: one step for every sink.
 
 Log lines (a structlog processor), the CLI's error path and backup.info's error field all call
-`redact`. It masks what looks like a credential by its context (SAS `sig`, `AccountKey=`,
-conninfo and URI passwords, signed-URL signatures, `Authorization` headers, SSE-C key headers)
-and, by value, the secrets this run was given (the credential environment variables, the
+`redact`. It masks what looks like a credential by its context (URL query signatures and
+tokens, `key=value` and JSON forms of passwords and keys, URI passwords, `Authorization`
+headers) and, by value, the secrets this run was given (credential environment variables, the
 SSE-C key): those are set once per run with `set_run_secrets`/`add_secret`.
+
+The domain knows only the generic forms and PostgreSQL's. Each provider describes its own (its
+credential variables, header and parameter names, secrets inside a connection string) in a
+`CredentialForms`, registered with `register` by the entrypoint before anything is written.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from urllib.parse import quote, quote_plus, unquote
 
 MASK = "***"
 # A value this short is not masked by value (it would garble every word that holds it); the
 # context patterns still mask it wherever it appears as a credential.
 MIN_LITERAL = 4
-
-# Environment variables whose whole value is a credential.
-SECRET_ENV = (
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AZURE_STORAGE_KEY",
-    "AZURE_STORAGE_ACCESS_KEY",
-    "AZURE_STORAGE_SAS_TOKEN",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
-    "AZURE_PASSWORD",
-    "PGPASSWORD",
-    "GOOGLE_OAUTH_ACCESS_TOKEN",
-    "CLOUDSDK_AUTH_ACCESS_TOKEN",
-)
-# Environment variables holding a connection string whose credential parts are masked.
-CONNECTION_STRING_ENV = ("AZURE_STORAGE_CONNECTION_STRING",)
-
-_QUERY_KEYS = (
-    r"sig|signature|x-amz-signature|x-goog-signature|x-amz-security-token|x-amz-credential"
-    r"|x-goog-credential|access_token|id_token|refresh_token|client_secret|token|password"
-    r"|sharedaccesssignature|key"
-)
-_KV_KEYS = (
-    r"accountkey|sharedaccesssignature|sharedaccesskey|password|passwd|private_key"
-    r"|client_secret|refresh_token|access_token|id_token|aws_secret_access_key|aws_session_token"
-    r"|secret_access_key|session_token|account_key|sas_token|credential"
-    r"|x-amz-server-side-encryption-customer-key(?!-md5)"
-    r"|x-amz-copy-source-server-side-encryption-customer-key(?!-md5)"
-    r"|x-goog-encryption-key(?!-sha256)|x-goog-copy-source-encryption-key(?!-sha256)"
-    r"|x-ms-encryption-key(?!-sha256)|x-amz-security-token|ssecustomerkey|copysourcessecustomerkey"
-    r"|x-ms-copy-source-authorization|x-amz-signature|x-goog-signature|signature"
-)
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # URL query parameters: the value ends at the next parameter.
-    (re.compile(rf"(?i)([?&](?:{_QUERY_KEYS})=)[^&#\s\"'<>]+"), r"\1" + MASK),
-    # Authorization headers, in HTTP text, dict reprs and JSON: the rest of the value.
-    (
-        re.compile(r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*)(?:\"[^\"\r\n]*\"?|'[^'\r\n]*'?|[^\r\n]+)"),
-        r"\1" + MASK,
-    ),
-    # key=value and "key": "value" forms (connection strings, conninfo, headers, JSON key files).
-    (
-        re.compile(
-            rf"(?i)((?<![?&])(?:{_KV_KEYS})[\"']?\s*[:=]\s*)"
-            r"(?:\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.|'')*'?|[^\s\"';,}]+)"
-        ),
-        r"\1" + MASK,
-    ),
-    # user:password@ in URIs (postgresql://, http://).
-    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/?#@\s]*:)[^@\s]*(?=@)"), r"\1" + MASK),
-    # A bare `sig=` (a SAS token printed without its URL).
-    (re.compile(r"(?i)((?<![\w?&-])sig=)[^&#\s\"'<>]+"), r"\1" + MASK),
-)
-
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CredentialForms:
+    """Where one family of credentials shows up in text.
+
+    `secret_env`: variables whose whole value is a credential. `query_keys`: URL query
+    parameters whose value is one. `kv_keys`: names in `key=value`, `key: value` and JSON forms
+    (regular-expression fragments, matched case-insensitively). `env_secrets`: the credentials
+    found inside other variables (e.g. the parts of a connection string).
+    """
+
+    name: str
+    secret_env: tuple[str, ...] = ()
+    query_keys: tuple[str, ...] = ()
+    kv_keys: tuple[str, ...] = ()
+    env_secrets: Callable[[Mapping[str, str]], Iterable[str]] | None = None
+
+
+GENERIC = CredentialForms(
+    name="generic",
+    secret_env=("PGPASSWORD",),
+    query_keys=(
+        "sig", "signature", "access_token", "id_token", "refresh_token", "client_secret",
+        "token", "password", "key",
+    ),
+    kv_keys=(
+        "password", "passwd", "private_key", "client_secret", "refresh_token", "access_token",
+        "id_token", "secret_access_key", "session_token", "account_key", "sas_token",
+        "credential", "signature",
+    ),
+)
+
+
+def _patterns(forms: Iterable[CredentialForms]) -> tuple[tuple[re.Pattern[str], str], ...]:
+    forms = list(forms)
+    # longer names first, so `x-...-signature` is tried before `signature`
+    query = "|".join(sorted({k for f in forms for k in f.query_keys}, key=len, reverse=True))
+    kv = "|".join(sorted({k for f in forms for k in f.kv_keys}, key=len, reverse=True))
+    return (
+        # URL query parameters: the value ends at the next parameter.
+        (re.compile(rf"(?i)([?&](?:{query})=)[^&#\s\"'<>]+"), r"\1" + MASK),
+        # Authorization headers, in HTTP text, dict reprs and JSON: the rest of the value.
+        (
+            re.compile(
+                r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*)(?:\"[^\"\r\n]*\"?|'[^'\r\n]*'?|[^\r\n]+)"
+            ),
+            r"\1" + MASK,
+        ),
+        # key=value and "key": "value" forms (connection strings, conninfo, headers, JSON key files).
+        (
+            re.compile(
+                rf"(?i)((?<![?&])(?:{kv})[\"']?\s*[:=]\s*)"
+                r"(?:\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.|'')*'?|[^\s\"';,}]+)"
+            ),
+            r"\1" + MASK,
+        ),
+        # user:password@ in URIs (postgresql://, http://).
+        (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/?#@\s]*:)[^@\s]*(?=@)"), r"\1" + MASK),
+        # A bare `sig=` (a signed token printed without its URL).
+        (re.compile(r"(?i)((?<![\w?&-])sig=)[^&#\s\"'<>]+"), r"\1" + MASK),
+    )
+
+
+_forms: dict[str, CredentialForms] = {GENERIC.name: GENERIC}
+_PATTERNS = _patterns(_forms.values())
+
+
+def register(forms: CredentialForms) -> None:
+    """Add (or replace, by name) one family of credential forms."""
+    global _PATTERNS
+    with _lock:
+        _forms[forms.name] = forms
+        _PATTERNS = _patterns(_forms.values())
+
+
+def secret_env_names() -> tuple[str, ...]:
+    """Every variable registered as a whole-value credential."""
+    return tuple(name for forms in _forms.values() for name in forms.secret_env)
+
+
 _literals: tuple[str, ...] = ()
 
 
@@ -86,25 +116,13 @@ def _variants(secret: str) -> set[str]:
     return {f for f in forms if len(f) >= MIN_LITERAL}
 
 
-def _secrets_of_connection_string(value: str) -> set[str]:
-    """The credential parts of an Azure connection string (and the SAS `sig` inside one)."""
-    found: set[str] = set()
-    for part in value.split(";"):
-        name, _, val = part.partition("=")
-        if name.strip().lower() in ("accountkey", "sharedaccesssignature", "sharedaccesskey"):
-            found.add(val.strip())
-            found.update(re.findall(r"(?i)(?:^|[?&])sig=([^&]+)", val))
-    return found
-
-
 def secrets_in_env(env: Mapping[str, str]) -> set[str]:
-    """Every credential value an environment hands the run."""
-    found = {env[name].strip().lstrip("?") for name in SECRET_ENV if env.get(name)}
-    for name in CONNECTION_STRING_ENV:
-        if env.get(name):
-            found |= _secrets_of_connection_string(env[name])
-    sas = env.get("AZURE_STORAGE_SAS_TOKEN", "")
-    found.update(re.findall(r"(?i)(?:^|[?&])sig=([^&]+)", sas))
+    """Every credential value an environment hands the run, as the registered forms find them."""
+    found: set[str] = set()
+    for forms in list(_forms.values()):
+        found |= {env[name].strip().lstrip("?") for name in forms.secret_env if env.get(name)}
+        if forms.env_secrets is not None:
+            found.update(forms.env_secrets(env))
     return {s for s in found if s}
 
 

@@ -18,6 +18,7 @@ from cloud_base_backup.domain.exit_codes import ExitCode
 from cloud_base_backup.entrypoints.hook import is_hook, run_hook
 from cloud_base_backup.entrypoints.options import BackupOptions, parse_tags_csv
 from cloud_base_backup.entrypoints.parser import ParserExit, build_parser
+from cloud_base_backup.entrypoints.providers.registry import register_credentials
 
 
 def options_from_args(ns: argparse.Namespace) -> BackupOptions:
@@ -74,6 +75,7 @@ def main(
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     env = dict(os.environ if env is None else env)
+    register_credentials()
     redaction.set_run_secrets(env)
     parser = build_parser(prog, _RedactingStream(stdout), _RedactingStream(stderr))  # type: ignore[arg-type]
     try:

@@ -9,10 +9,24 @@ from urllib.parse import urlparse
 from cloud_base_backup.adapters.object_stores.destination import Destination
 from cloud_base_backup.domain.errors import InvalidInput
 from cloud_base_backup.domain.ports import Log, ObjectStore, SnapshotProvider
+from cloud_base_backup.domain.redaction import CredentialForms
 from cloud_base_backup.entrypoints.options import BackupOptions
 from cloud_base_backup.entrypoints.providers.sdk import sdk_required
 
 NAME = "aws-s3"
+# What the redaction step masks: the SDK's credential variables, presigned-URL parameters,
+# SSE-C headers (and boto3's parameter names for them).
+CREDENTIALS = CredentialForms(
+    name=NAME,
+    secret_env=("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"),
+    query_keys=("x-amz-signature", "x-amz-security-token", "x-amz-credential"),
+    kv_keys=(
+        "aws_secret_access_key", "aws_session_token", "x-amz-security-token", "x-amz-signature",
+        "x-amz-server-side-encryption-customer-key(?!-md5)",
+        "x-amz-copy-source-server-side-encryption-customer-key(?!-md5)",
+        "ssecustomerkey", "copysourcessecustomerkey",
+    ),
+)
 # barman 3.20: an S3 access-point (or Outposts / Object Lambda) ARN is the whole bucket.
 _S3_ARN = re.compile(
     r"^arn:aws[a-z-]*:(s3|s3-object-lambda|s3-outposts):[^:/]*:[^:/]*:"

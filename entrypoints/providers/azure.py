@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from urllib.parse import urlparse
 
 from cloud_base_backup.adapters.object_stores.destination import Destination
 from cloud_base_backup.domain.errors import InvalidInput
 from cloud_base_backup.domain.ports import Log, ObjectStore, SnapshotProvider
+from cloud_base_backup.domain.redaction import CredentialForms
 from cloud_base_backup.entrypoints.options import BackupOptions
 from cloud_base_backup.entrypoints.providers.sdk import sdk_required, snapshot_option_required
 
 NAME = "azure-blob-storage"
+_SAS_SIG = re.compile(r"(?i)(?:^|[?&])sig=([^&]+)")
+
+
+def _env_secrets(env: Mapping[str, str]) -> Iterator[str]:
+    """The credential parts of AZURE_STORAGE_CONNECTION_STRING, and the `sig` of a SAS token
+    (alone, it shows decoded or re-quoted where the whole token does not)."""
+    for part in env.get("AZURE_STORAGE_CONNECTION_STRING", "").split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() in ("accountkey", "sharedaccesssignature", "sharedaccesskey"):
+            yield value.strip()
+            yield from _SAS_SIG.findall(value)
+    yield from _SAS_SIG.findall(env.get("AZURE_STORAGE_SAS_TOKEN", ""))
+
+
+# What the redaction step masks: key, SAS and service-principal variables, connection-string
+# parts, SAS parameters, CPK headers.
+CREDENTIALS = CredentialForms(
+    name=NAME,
+    secret_env=(
+        "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCESS_KEY", "AZURE_STORAGE_SAS_TOKEN",
+        "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD",
+    ),
+    query_keys=("sharedaccesssignature",),
+    kv_keys=(
+        "accountkey", "sharedaccesssignature", "sharedaccesskey", "x-ms-encryption-key(?!-sha256)",
+        "x-ms-copy-source-authorization",
+    ),
+    env_secrets=_env_secrets,
+)
 
 
 def claims_url(url: str) -> bool:

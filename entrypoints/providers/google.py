@@ -8,10 +8,21 @@ from urllib.parse import urlparse
 from cloud_base_backup.adapters.object_stores.destination import Destination
 from cloud_base_backup.domain.errors import InvalidInput
 from cloud_base_backup.domain.ports import Log, ObjectStore, SnapshotProvider
+from cloud_base_backup.domain.redaction import CredentialForms
 from cloud_base_backup.entrypoints.options import BackupOptions
 from cloud_base_backup.entrypoints.providers.sdk import sdk_required, snapshot_option_required
 
 NAME = "google-cloud-storage"
+# What the redaction step masks: access-token variables, signed-URL parameters, CSEK headers.
+CREDENTIALS = CredentialForms(
+    name=NAME,
+    secret_env=("GOOGLE_OAUTH_ACCESS_TOKEN", "CLOUDSDK_AUTH_ACCESS_TOKEN"),
+    query_keys=("x-goog-signature", "x-goog-credential"),
+    kv_keys=(
+        "x-goog-signature", "x-goog-encryption-key(?!-sha256)",
+        "x-goog-copy-source-encryption-key(?!-sha256)",
+    ),
+)
 _CONSOLE = "https://console.cloud.google.com/storage/browser/"
 
 
