@@ -249,8 +249,7 @@ class RunReporter(LifecycleObserver):
 
     # -- the lifecycle's observer calls ----------------------------------------------------
     def started(self, run: BackupRun) -> None:
-        server = getattr(run, "server", None)
-        self.counters.start(getattr(server, "cluster_size", None))
+        self.counters.start(run.expected_bytes)
         if self.mode is not None and not self._running:
             self._running = True
             self._ticker.start()

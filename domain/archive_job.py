@@ -24,6 +24,7 @@ class ArchiveDeps(RunDeps):
 
 
 class ArchiveJob:
+    expected_bytes: int | None = None
     """Streams `plan` into archives; after the stop adds the final members to the data archive
     and completes every upload; on failure aborts them. Subclasses make the plan in `check`."""
 

@@ -118,7 +118,10 @@ class Lifecycle:
         new_id = backup_id is None
         backup_id = backup_id or BackupId.from_time(self.clock.now())
         prefix = layout.backup_prefix(path, server_name, backup_id)
-        run = BackupRun(backup_id=backup_id, prefix=prefix, new_id=new_id, server=server)
+        run = BackupRun(
+            backup_id=backup_id, prefix=prefix, new_id=new_id, server=server,
+            expected_bytes=job.expected_bytes,
+        )
         if new_id and self.store.list_keys(prefix):
             where = f"{self.store.description}/{prefix}"
             raise BackupExists(EXISTS.format(backup_id=backup_id, where=where))

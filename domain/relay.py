@@ -40,6 +40,7 @@ class BarmanBackup:
     pgdata: str
     tablespaces: tuple[Tablespace, ...]
     compression: str | None
+    size: int | None = None  # barman's `size`: the bytes of its copy, the relay's progress total
 
     @property
     def major(self) -> str:
@@ -63,7 +64,11 @@ def read_backup_info(data: bytes) -> BarmanBackup:
     except (KeyError, ValueError, TypeError, SyntaxError) as exc:
         raise InvalidInput(f"backup.info lacks a valid version, pgdata or tablespaces: {exc}") from exc
     compression = values.get("compression", "None")
-    return BarmanBackup(version, pgdata, spaces, None if compression == "None" else compression)
+    try:
+        size: int | None = int(values.get("size", "None"))
+    except ValueError:
+        size = None  # a progress total only: barman's other keys are carried, not checked
+    return BarmanBackup(version, pgdata, spaces, None if compression == "None" else compression, size)
 
 
 def relay_plan(backup: BarmanBackup, backup_dir: str, files: FileTree) -> BackupPlan:
@@ -89,6 +94,7 @@ class _Relay(ArchiveJob):
 
     def check(self) -> None:
         self.plan = relay_plan(self._backup, self._request.backup_dir, self._files)
+        self.expected_bytes = self._backup.size
 
     def start_fields(self) -> dict[str, Any]:
         return {"backup_dir": self._request.backup_dir}

@@ -32,6 +32,8 @@ class BackupRun:
     stop: BackupStop | None = None
     began: float = 0.0  # Clock.monotonic() at the start
     data_owner: tuple[int, int] = (0, 0)  # PGDATA's uid, gid (set by the body that walks it)
+    # what the body expects to read, for a progress percentage (the job's `expected_bytes`)
+    expected_bytes: int | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -126,6 +128,8 @@ class Job(Protocol):
     """What one use case plugs into the lifecycle."""
 
     event: str  # the log events' prefix: `<event>.starting`, `<event>.done`
+    # known once `check` has run, or None: the bytes the body will read (a progress total)
+    expected_bytes: int | None
 
     def check(self) -> ServerInfo | None:
         """After the store check, before the id: every check that needs nothing started."""

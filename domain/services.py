@@ -59,6 +59,7 @@ class _LiveBackup(ArchiveJob):
         self._info = self._pg.server_info()
         self._pg.check_backup_privileges()
         self.plan = make_plan(self._info)
+        self.expected_bytes = self._info.cluster_size  # PostgreSQL's estimate, read for backup.info
         return self._info
 
     def start_fields(self) -> dict[str, Any]:

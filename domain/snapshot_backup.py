@@ -92,6 +92,7 @@ def _strict_mounts(request: SnapshotRequest, provider: SnapshotProvider, deps: S
 
 class _SnapshotBackup:
     event = "snapshot_backup"
+    expected_bytes: int | None = None  # nothing is read: the disks are snapshotted
 
     def __init__(self, request: SnapshotRequest, deps: SnapshotDeps) -> None:
         self._request, self._deps = request, deps

@@ -10,6 +10,8 @@ import tarfile
 import pytest
 from dependency_injector import providers
 
+from cloud_base_backup.adapters.reporting import RunReporter
+from cloud_base_backup.adapters.system import NullLog
 from cloud_base_backup.domain.relay import read_backup_info
 from cloud_base_backup.entrypoints.cli import main
 from tests.fakes import FakeClock, FakePostgres
@@ -203,3 +205,19 @@ def test_backup_info_is_read_tolerantly_and_major_follows_barman():
     info = read_backup_info(b"# comment\n\nversion = 90624\npgdata=/d\nsome_future_key=1\n")
     assert (info.major, info.pgdata, info.tablespaces, info.compression) == ("9.6", "/d", (), None)
     assert read_backup_info(INFO.encode()).major == "15"
+
+
+def test_the_progress_total_in_hook_mode_is_barmans_backup_size(tmp_path):
+    """Live backups take PostgreSQL's cluster_size as the progress total; a relay takes the
+    `size` barman recorded for its copy (no size recorded: no percentage, as before)."""
+    for info, total in ((INFO + "size=123456789\n", 123456789), (INFO, None)):
+        hook = Hook(tmp_path / str(total), info=info)
+        reporter = RunReporter(None, NullLog())
+
+        def configure(container, hook=hook, reporter=reporter):
+            hook.configure(container)
+            container.reporter.override(providers.Object(reporter))
+
+        assert main([URL, SERVER], hook.env(), hook.out, hook.err, configure=configure) == 0
+        assert reporter.counters.total == total
+        assert reporter.counters.read > 0  # the same reporter heard the relay's reads

@@ -35,6 +35,7 @@ def run(total=1000):
     info = SimpleNamespace(backup_name="nightly", begin_xlog="0/2000028", end_xlog="0/2000100",
                            begin_wal="000000010000000000000002", end_wal="000000010000000000000002")
     return SimpleNamespace(backup_id="20261130T120000", server=SimpleNamespace(cluster_size=total),
+                           expected_bytes=total,
                            info=info)
 
 
