@@ -83,6 +83,7 @@ class S3ObjectStore:
         self._addressing_style = addressing_style
         self._max_attempts = max_attempts
         self._log: Log = log or NullLog()
+        self._conditional_writes = True  # until the store answers If-None-Match with 501
         # SSE-C (barman 3.20) goes on every request that reads or writes object data; boto3
         # adds the base64 encoding and the key MD5 itself.
         self.sse_c_args: dict[str, Any] = (
@@ -212,6 +213,8 @@ class S3ObjectStore:
         self._log.debug("s3.put", key=key, size=len(data))
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
+        if not self._conditional_writes:
+            return self._put_unless_listed(key, data)
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*", **self.create_args
@@ -223,10 +226,27 @@ class S3ObjectStore:
                 exc, 409, "ConditionalRequestConflict"
             ):
                 return False
+            if _answered(exc, 501, "NotImplemented"):
+                # An S3-compatible store without conditional writes: claim as barman does.
+                self._conditional_writes = False
+                self._log.warning(
+                    "s3.conditional_write_unsupported",
+                    store=self.description,
+                    detail="the store refused If-None-Match (501): the backup id is claimed by a "
+                    "check then a write, not atomically",
+                )
+                return self._put_unless_listed(key, data)
             raise self.sdk_error(exc, f"conditional upload of '{key}'") from exc
         except SDK_ERRORS as exc:
             raise self.sdk_error(exc, f"conditional upload of '{key}'") from exc
         self._log.debug("s3.put_if_absent", key=key, size=len(data))
+        return True
+
+    def _put_unless_listed(self, key: str, data: bytes) -> bool:
+        """The claim without conditional writes: a check, then a plain write (not atomic)."""
+        if key in self.list_keys(key):
+            return False
+        self.put(key, data)
         return True
 
     def _put_multipart(self, key: str, data: bytes) -> None:

@@ -20,6 +20,7 @@ from cloud_base_backup.adapters.object_stores.s3_retries import (
 from cloud_base_backup.domain.errors import CloudConnectionError, InvalidInput, StorageError
 from cloud_base_backup.domain.ports import ObjectStore
 from tests.fakes import RecordingLog
+from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.ports import free_port
 
 from .object_store_suite import ObjectStoreContract, ReadOpenParts, ReadTags
@@ -332,3 +333,33 @@ class TestS3Retries(S3Fixtures):
         with pytest.raises(StorageError):
             store.put("srv/x", b"x")
         assert log.events("warning") == ["store.retry"]
+
+
+class TestS3WithoutConditionalWrites(S3Fixtures):
+    """An S3-compatible store that answers If-None-Match with 501 NotImplemented (older Ceph
+    RGW, some appliances): the id claim falls back to a check then a plain write, with one
+    WARNING, instead of failing every backup."""
+
+    def test_the_claim_falls_back_to_check_then_write(self, moto_endpoint: str, s3_bucket: str) -> None:
+        refuse = Fault(lambda method, path: method == "PUT", 501, "NotImplemented", times=10**6,
+                       header="If-None-Match")
+        log = RecordingLog()
+        with FaultProxy(moto_endpoint, [refuse]) as proxy:
+            store = local_only(S3ObjectStore(s3_bucket, endpoint_url=proxy.endpoint_url, log=log))
+            key = f"fallback-{uuid.uuid4().hex[:8]}/base/20261201T000000/backup.info"
+            assert store.put_if_absent(key, b"first") is True
+            assert store.put_if_absent(key, b"second") is False
+            assert store.get(key) == b"first"
+        assert refuse.hits == 1  # asked once; the store is then known not to support it
+        warnings = [e for lvl, e, _ in log.records if lvl == "warning"]
+        assert warnings == ["s3.conditional_write_unsupported"]
+
+    def test_other_refusals_of_the_conditional_write_still_fail(
+        self, moto_endpoint: str, s3_bucket: str
+    ) -> None:
+        refuse = Fault(lambda method, path: method == "PUT", 403, "AccessDenied", times=10**6,
+                       header="If-None-Match")
+        with FaultProxy(moto_endpoint, [refuse]) as proxy:
+            store = local_only(S3ObjectStore(s3_bucket, endpoint_url=proxy.endpoint_url))
+            with pytest.raises(StorageError, match="conditional upload"):
+                store.put_if_absent(f"denied-{uuid.uuid4().hex[:8]}/backup.info", b"x")

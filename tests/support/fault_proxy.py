@@ -7,6 +7,7 @@ import http.client
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
@@ -29,6 +30,8 @@ class Fault:
     # A careless upstream: the error message quotes the request line and its Authorization
     # header (what a redaction step must mask when an SDK puts it in an exception).
     echo: bool = False
+    # Only requests carrying this header (e.g. a conditional write's If-None-Match).
+    header: str | None = None
 
 
 @dataclass
@@ -50,7 +53,7 @@ class FaultProxy:
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                fault = proxy._fault(self.command, self.path)
+                fault = proxy._fault(self.command, self.path, self.headers)
                 if fault is not None:
                     message = "injected by the test proxy"
                     if fault.echo:
@@ -88,9 +91,11 @@ class FaultProxy:
         self.endpoint_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def _fault(self, method: str, path: str) -> Fault | None:
+    def _fault(self, method: str, path: str, headers: Message) -> Fault | None:
         with self._lock:
             for fault in self.faults:
+                if fault.header is not None and fault.header not in headers:
+                    continue
                 if fault.hits < fault.times and fault.matches(method, path):
                     fault.hits += 1
                     self.injected.append(f"{fault.status} {method} {path}")
