@@ -7,15 +7,24 @@ zeros; the lanes are XOR-folded, XORed with the block number, and reduced to 16 
 (sum % 65535) + 1. pd_checksum (bytes 8-9) counts as zero while computing.
 
 Pure Python would cost ~1 ms a page; here one numpy operation handles the same lane of every
-page of a batch (256 pages, from one or many files), so the 66 rounds run as ~270 array
-operations per batch: about 2 ms per 2 MiB on this machine's cores.
+page of a batch. The batch is first copied row-major, as (row, page, lane), each 128-byte row
+moved as one element (into a buffer the thread reuses): every round then runs as four in-place
+operations on contiguous (pages, 32) arrays, where gathering one row from every page in each
+round cost more than the arithmetic. Pages that are not judged are left out before the copy.
+bench/page_checksum_speed.py, one core of this machine: 1.8 GB/s before in 1 MiB calls, 2.8
+GB/s now in 4 MiB batches (the copy ~7 GB/s, the rounds ~5 GB/s, bound by per-call overhead
+and cache bandwidth).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+Buffer = bytes | bytearray | memoryview
 
 N_SUMS = 32
 FNV_PRIME = np.uint32(16777619)
@@ -31,42 +40,78 @@ _BASE_OFFSETS = np.array(
 )  # fmt: skip
 _SHIFT = np.uint32(17)
 _CHECKSUM_MASK = np.uint32(0xFFFF0000)  # word 2 holds pd_checksum (low half) and pd_flags
+_ROW = np.dtype((np.void, 4 * N_SUMS))  # one row of a page: a word for each lane
 
 
-def _words(pages: bytes | bytearray | memoryview, block_size: int) -> np.ndarray:
+def _words(pages: Buffer, block_size: int) -> np.ndarray:
     rows = block_size // (4 * N_SUMS)
     return np.frombuffer(pages, dtype="<u4").reshape(-1, rows, N_SUMS)
 
 
-def page_checksums(
-    pages: bytes | bytearray | memoryview, blocks: int | np.ndarray, block_size: int = 8192
-) -> np.ndarray:
-    """pg_checksum_page of each whole page in `pages` (uint16 array); `blocks` is each page's
-    block number, or the first page's (the others following it)."""
-    words = _words(pages, block_size)
-    count = words.shape[0]
+_SCRATCH = threading.local()
+
+
+def _scratch(words: int) -> np.ndarray:
+    """A uint32 buffer of this thread's, reused: a fresh one of megabytes costs a page fault
+    per 4 kB at first touch, as much as the copy into it."""
+    buffer = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or len(buffer) < words:
+        buffer = _SCRATCH.buffer = np.empty(words, dtype="<u4")
+    return buffer[:words]
+
+
+def _row_major(pieces: Sequence[Buffer], block_size: int, keep: np.ndarray | None) -> np.ndarray:
+    """The whole pages of `pieces` (those where `keep` is true, when given), copied into one
+    (row, page, lane) array: row i of every page contiguous, as each round reads it."""
+    rows = block_size // _ROW.itemsize
+    count = sum(len(piece) // block_size for piece in pieces) if keep is None else int(keep.sum())
+    out = _scratch(rows * count * N_SUMS).reshape(rows, count, N_SUMS)
+    slots = out.view(_ROW).reshape(rows, count)  # one 128-byte row as one element
+    at = first = 0
+    for piece in pieces:
+        pages = np.frombuffer(piece, dtype=_ROW, count=len(piece) // block_size * rows)
+        pages = pages.reshape(-1, rows)
+        if keep is not None:
+            first, pages = first + len(pages), pages[keep[first : first + len(pages)]]
+        slots[:, at : at + len(pages)] = pages.T
+        at += len(pages)
+    return out
+
+
+def _checksums(by_row: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """pg_checksum_page of the pages of a (row, page, lane) array (overwritten), each mixed
+    with its block number."""
+    count = by_row.shape[1]
+    by_row[0, :, 2] &= _CHECKSUM_MASK
     sums = np.broadcast_to(_BASE_OFFSETS, (count, N_SUMS)).copy()
-    tmp = np.empty_like(sums)
-    first_row = words[:, 0, :].copy()
-    first_row[:, 2] &= _CHECKSUM_MASK
     xor, multiply, shift = np.bitwise_xor, np.multiply, np.right_shift
-    # One round: tmp = lane ^ word; lane = tmp * FNV_PRIME ^ (tmp >> 17), in place.
-    for i in range(words.shape[1]):
-        xor(sums, first_row if i == 0 else words[:, i, :], out=tmp)
-        multiply(tmp, FNV_PRIME, out=sums)
-        shift(tmp, _SHIFT, out=tmp)
-        xor(sums, tmp, out=sums)
-    for _ in range(2):  # two rounds of zeros: tmp = lane
+    # One round, in place: x = lane ^ word (in the row itself); lane = x * FNV_PRIME ^ (x >> 17).
+    for x in by_row:
+        xor(x, sums, out=x)
+        multiply(x, FNV_PRIME, out=sums)
+        shift(x, _SHIFT, out=x)
+        xor(sums, x, out=sums)
+    tmp = np.empty_like(sums)
+    for _ in range(2):  # two rounds of zeros: x = lane
         multiply(sums, FNV_PRIME, out=tmp)
         shift(sums, _SHIFT, out=sums)
         xor(sums, tmp, out=sums)
     folded = np.bitwise_xor.reduce(sums, axis=1)
-    if isinstance(blocks, np.ndarray):
-        numbers = blocks.astype(np.uint32)
-    else:
-        numbers = np.arange(blocks, blocks + count, dtype=np.uint64).astype(np.uint32)
-    folded ^= numbers
+    folded ^= numbers.astype(np.uint32)
     return ((folded % np.uint32(65535)) + np.uint32(1)).astype(np.uint16)
+
+
+def _block_numbers(blocks: int | np.ndarray, count: int) -> np.ndarray:
+    if isinstance(blocks, np.ndarray):
+        return blocks
+    return np.arange(blocks, blocks + count, dtype=np.uint64)
+
+
+def page_checksums(pages: Buffer, blocks: int | np.ndarray, block_size: int = 8192) -> np.ndarray:
+    """pg_checksum_page of each whole page in `pages` (uint16 array); `blocks` is each page's
+    block number, or the first page's (the others following it)."""
+    by_row = _row_major([pages], block_size, None)
+    return _checksums(by_row, _block_numbers(blocks, by_row.shape[1]))
 
 
 @dataclass(frozen=True)
@@ -78,8 +123,9 @@ class PageHeaders:
     is_new: np.ndarray  # bool, pd_upper == 0 (PostgreSQL's PageIsNew)
 
 
-def page_headers(pages: bytes | bytearray | memoryview, block_size: int = 8192) -> PageHeaders:
-    words = _words(pages, block_size)[:, 0, :4]
+def page_headers(pages: Buffer | Sequence[Buffer], block_size: int = 8192) -> PageHeaders:
+    pieces = [pages] if isinstance(pages, Buffer) else pages
+    words = np.concatenate([_words(piece, block_size)[:, 0, :4] for piece in pieces])
     lsn = (words[:, 0].astype(np.uint64) << np.uint64(32)) | words[:, 1].astype(np.uint64)
     checksum = (words[:, 2] & np.uint32(0xFFFF)).astype(np.uint16)
     upper = (words[:, 3] >> np.uint32(16)).astype(np.uint16)
@@ -87,21 +133,28 @@ def page_headers(pages: bytes | bytearray | memoryview, block_size: int = 8192) 
 
 
 def suspect_pages(
-    pages: bytes | bytearray | memoryview,
+    pages: Buffer | Sequence[Buffer],
     blocks: int | np.ndarray,
     start_lsn: int,
     block_size: int = 8192,
 ) -> list[tuple[int, int, int]]:
-    """(index in chunk, calculated, stored) for each page that fails its checksum.
+    """(index in chunk, calculated, stored) for each page that fails its checksum; `pages` is
+    one buffer or several, whose pages count one after another.
 
     A new page (pd_upper == 0, no checksum yet) and a page whose LSN is at or after the
     backup's start (it may be being written; WAL replay rewrites it) are not judged, as in
-    PostgreSQL's base backup.
+    PostgreSQL's base backup; they are left out before the arithmetic.
     """
-    headers = page_headers(pages, block_size)
+    pieces = [pages] if isinstance(pages, Buffer) else pages
+    headers = page_headers(pieces, block_size)
     judged = ~headers.is_new & (headers.lsn < np.uint64(start_lsn))
     if not judged.any():
         return []
-    calculated = page_checksums(pages, blocks, block_size)
-    bad = np.nonzero(judged & (calculated != headers.checksum))[0]
-    return [(int(i), int(calculated[i]), int(headers.checksum[i])) for i in bad]
+    every = bool(judged.all())
+    by_row = _row_major(pieces, block_size, None if every else judged)
+    numbers = _block_numbers(blocks, len(judged))
+    index = np.arange(len(judged)) if every else np.nonzero(judged)[0]
+    calculated = _checksums(by_row, numbers if every else numbers[index])
+    stored = headers.checksum[index]
+    bad = np.nonzero(calculated != stored)[0]
+    return [(int(index[i]), int(calculated[i]), int(stored[i])) for i in bad]

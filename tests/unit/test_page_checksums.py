@@ -19,6 +19,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cloud_base_backup.adapters import read_checks
 from cloud_base_backup.adapters.page_checksums import page_checksums, page_headers, suspect_pages
 from cloud_base_backup.adapters.read_checks import DIRECT_PAGES, FileReadCheck, PageBatch
 from cloud_base_backup.adapters.tar_sink import TarStream
@@ -111,6 +112,60 @@ def test_new_pages_and_pages_at_or_after_the_start_lsn_are_not_judged():
     assert [i for i, _, _ in suspect_pages(chunk, 0, start)] == [1]
 
 
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**64), st.lists(st.integers(1, 5), min_size=1, max_size=5))
+def test_pages_in_several_buffers_with_skipped_ones_among_them(seed, sizes):
+    """Several buffers count as one run of pages; the pages not judged (new, or at or after the
+    start LSN) are left out before the arithmetic, and the failures keep their index."""
+    rng = random.Random(seed)
+    start, first = 0x5000000, rng.randrange(2**31)
+    pieces, expected, index = [], [], 0
+    for size in sizes:
+        piece = b""
+        for _ in range(size):
+            kind = rng.choice(["good", "bad", "new", "after start"])
+            lsn = start + 1 if kind == "after start" else 0x4000000
+            page = _page(lsn, 8000, rng.randbytes(40), first + index, good=kind == "good")
+            if kind == "new":
+                page = bytes(20) + rng.randbytes(BLCKSZ - 20)  # pd_upper 0, garbage after it
+            if kind == "bad":
+                stored = struct.unpack_from("<H", page, 8)[0]
+                expected.append((index, reference_checksum(page, first + index), stored))
+            piece += page
+            index += 1
+        pieces.append(memoryview(piece))
+    assert suspect_pages(pieces, first, start) == expected
+    assert suspect_pages(b"".join(pieces), first, start) == expected
+
+
+def test_small_and_big_files_mixed_in_one_batch(tmp_path, monkeypatch):
+    """Only the damaged pages are read a second time: every other page was checked with its
+    own block number in the first pass, whatever the mix of small files and big reads."""
+    reread: list[int] = []
+    pread = read_checks._pread
+
+    def counting(path: str, size: int, offset: int) -> bytes | None:
+        reread.append(offset // size)
+        return pread(path, size, offset)
+
+    monkeypatch.setattr(read_checks, "_pread", counting)
+    big = 2 * DIRECT_PAGES + 7
+    files = {f"base/5/{20000 + n}": _page(0x100, 8000, bytes([n]) * 9, 0) for n in range(40)}
+    files["base/5/16384.1"] = b"".join(_page(0x100, 8000, b"b", 131072 + i) for i in range(big))
+    files.update({f"base/5/{30000 + n}": _page(0x100, 8000, bytes([n]) * 7, 0) for n in range(40)})
+    for name, at in [("base/5/20003", 0), ("base/5/16384.1", big - 1), ("base/5/30039", 0)]:
+        data = bytearray(files[name])
+        data[at * BLCKSZ + 4000] ^= 4
+        files[name] = bytes(data)
+    reports, _ = _send(files, tmp_path)
+    assert [(p.rsplit("/", 1)[1], f.block) for p, f in reports.failures] == [
+        ("base_5_20003", 0),
+        ("base_5_16384.1", big - 1),
+        ("base_5_30039", 0),
+    ]
+    assert reread == [0, big - 1, 0]
+
+
 class Reports:
     def __init__(self) -> None:
         self.failures: list[tuple[str, PageFailure]] = []
@@ -162,7 +217,7 @@ def test_pages_of_many_small_files_are_checked_together_each_with_its_block_numb
 
 
 def test_a_big_files_chunks_are_checked_in_place_with_the_right_block_numbers(tmp_path):
-    """A chunk of DIRECT_PAGES or more is checked without joining the batch."""
+    """A chunk of DIRECT_PAGES or more joins the batch as it was read (not joined first)."""
     count = 2 * DIRECT_PAGES + 200  # spans several 1 MiB reads
     pages = [_page(0x100, 8000, i.to_bytes(4, "little"), 3 * 131072 + i) for i in range(count)]
     bad = bytearray(pages[count - 3])
