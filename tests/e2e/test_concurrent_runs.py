@@ -45,7 +45,7 @@ from pathlib import Path
 import cloud_base_backup.adapters.system
 from cloud_base_backup.entrypoints.cli import run
 now = datetime.fromisoformat(sys.argv[1])
-adapters.system.SystemClock.now = lambda self: now
+cloud_base_backup.adapters.system.SystemClock.now = lambda self: now
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 sys.argv = ["barman-cloud-backup", *sys.argv[3:]]
 run()
