@@ -34,7 +34,7 @@ from cloud_base_backup.domain.model import (
 
 BATCH_PAGES = 512  # 4 MiB of pages at 8 kB (bench/page_checksum_speed.py: 1 MiB is slower)
 DIRECT_PAGES = 64  # a chunk this big is copied as it is; smaller ones are joined first
-IN_FLIGHT = 2  # batches queued on the worker: at most ~3 batches of read chunks held
+IN_FLIGHT = 2  # batches queued on the worker: with the one filling, ~3 batches of reads held
 
 
 @dataclass(frozen=True, slots=True)
