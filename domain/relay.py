@@ -64,10 +64,8 @@ def read_backup_info(data: bytes) -> BarmanBackup:
     except (KeyError, ValueError, TypeError, SyntaxError) as exc:
         raise InvalidInput(f"backup.info lacks a valid version, pgdata or tablespaces: {exc}") from exc
     compression = values.get("compression", "None")
-    try:
-        size: int | None = int(values.get("size", "None"))
-    except ValueError:
-        size = None  # a progress total only: barman's other keys are carried, not checked
+    raw_size = values.get("size", "None")  # a progress total only: not checked
+    size = int(raw_size) if raw_size.isdigit() else None
     return BarmanBackup(version, pgdata, spaces, None if compression == "None" else compression, size)
 
 

@@ -214,7 +214,7 @@ class S3ObjectStore:
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         if not self._conditional_writes:
-            return self._put_unless_listed(key, data)
+            return self._put_unless_exists(key, data)
         try:
             self.client.put_object(
                 Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*", **self.create_args
@@ -235,16 +235,16 @@ class S3ObjectStore:
                     detail="the store refused If-None-Match (501): the backup id is claimed by a "
                     "check then a write, not atomically",
                 )
-                return self._put_unless_listed(key, data)
+                return self._put_unless_exists(key, data)
             raise self.sdk_error(exc, f"conditional upload of '{key}'") from exc
         except SDK_ERRORS as exc:
             raise self.sdk_error(exc, f"conditional upload of '{key}'") from exc
         self._log.debug("s3.put_if_absent", key=key, size=len(data))
         return True
 
-    def _put_unless_listed(self, key: str, data: bytes) -> bool:
+    def _put_unless_exists(self, key: str, data: bytes) -> bool:
         """The claim without conditional writes: a check, then a plain write (not atomic)."""
-        if key in self.list_keys(key):
+        if self.exists(key):
             return False
         self.put(key, data)
         return True
